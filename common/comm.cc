@@ -1,0 +1,34 @@
+#include "common/comm.h"
+
+#include <cstdlib>
+
+namespace rnnsearch {
+
+void Comm::BroadcastString(std::string& s, int root) {
+  std::uint64_t n = s.size();
+  Broadcast(&n, sizeof n, root);
+  s.resize(n);
+  if (n > 0) Broadcast(s.data(), n, root);
+}
+
+namespace {
+
+class LocalComm final : public Comm {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  void Barrier() override {}
+  void Broadcast(void*, std::size_t, int) override {}
+  void Allreduce(double*, std::size_t, ReduceOp) override {}
+  void Allreduce(float*, std::size_t, ReduceOp) override {}
+  void Allreduce(std::int64_t*, std::size_t, ReduceOp) override {}
+  [[noreturn]] void Abort(int code) override { std::_Exit(code); }
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> MakeLocalComm() { return std::make_unique<LocalComm>(); }
+
+}  // namespace rnnsearch

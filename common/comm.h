@@ -1,0 +1,46 @@
+// Communicator: the small interface through which the rest of the code
+// talks to the other ranks of a job. The MPI implementation lives in
+// launch/mpi_comm.h; LocalComm is the single-process stand-in, so code
+// below the entry point runs (and is tested) the same way alone.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace rnnsearch {
+
+enum class ReduceOp { kSum, kMin, kMax };
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Ranks on this node and this rank's index among them (for thread and
+  // core placement).
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+
+  virtual void Barrier() = 0;
+  // Broadcasts `bytes` bytes at `data` from `root` to every rank.
+  virtual void Broadcast(void* data, std::size_t bytes, int root) = 0;
+  // In-place element-wise reduction over all ranks; every rank gets the result.
+  virtual void Allreduce(double* data, std::size_t count, ReduceOp op) = 0;
+  virtual void Allreduce(float* data, std::size_t count, ReduceOp op) = 0;
+  virtual void Allreduce(std::int64_t* data, std::size_t count, ReduceOp op) = 0;
+
+  // Ends the whole job at once with the given exit status (MPI_Abort under
+  // MPI); used when one rank fails and the others could otherwise hang.
+  [[noreturn]] virtual void Abort(int code) = 0;
+
+  // Broadcasts a string of any length from `root` (its length, then bytes).
+  void BroadcastString(std::string& s, int root);
+};
+
+// The single-process communicator: rank 0 of 1; collectives are no-ops.
+std::unique_ptr<Comm> MakeLocalComm();
+
+}  // namespace rnnsearch

@@ -1,0 +1,143 @@
+// The typed configuration of a run: sections model, data, train,
+// checkpoint and dist.
+//
+// Every field is declared once, below, with its type, default, allowed
+// range or choices and a one-line description; the structs, the YAML
+// reader and writer, --set and Validate are all generated from these
+// lists, so a new field is one line here. Code below the entry point gets
+// a `const Config&`, never strings.
+//
+// Precedence: defaults < --config FILE < --set section.key=value.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rnnsearch {
+
+// X-macro lists, one per section. Field kinds:
+//   INT(name, default, min, max, "description")      -> std::int64_t
+//   REAL(name, default, min, max, "description")     -> double (closed range)
+//   BOOL(name, default, "description")               -> bool
+//   STR(name, default, "description")                -> std::string
+//   CHOICE(name, default, "a|b|c", "description")    -> std::string, one of the choices
+// Keep names stable: scripts, configs and checkpoints rely on them.
+
+#define RNNSEARCH_MODEL_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
+  CHOICE(cell, "gru", "gru|lstm", "recurrent cell of encoder and decoder")                      \
+  CHOICE(attention, "additive", "additive|general|dot",                                         \
+         "attention score (dot needs dec_dim = 2 * enc_dim)")                                   \
+  INT(emb_dim, 256, 1, 65536, "embedding size E (source and target)")                           \
+  INT(enc_dim, 256, 1, 65536, "encoder hidden size He per direction")                           \
+  INT(dec_dim, 512, 1, 65536, "decoder hidden size Hd")                                         \
+  INT(att_dim, 512, 1, 65536, "attention size A")                                               \
+  INT(readout_dim, 512, 1, 65536, "readout size O")                                             \
+  INT(enc_layers, 1, 1, 16, "stacked bidirectional encoder layers")                             \
+  BOOL(tie_target_embeddings, false, "use the target embeddings as output weights (needs readout_dim = emb_dim)")
+
+#define RNNSEARCH_DATA_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                    \
+  STR(train, "", "directory of training shards (from rnnsearch preprocess)")                    \
+  STR(valid, "", "directory of validation shards (empty: no validation)")                       \
+  INT(batch_tokens, 2000, 0, 100000000,                                                         \
+      "target tokens per global batch, padding included (0: batch by sentences only)")          \
+  INT(batch_sentences, 0, 0, 10000000, "sentences per global batch at most (0: no limit)")      \
+  INT(max_len, 50, 1, 100000, "longest sentence kept, in subwords, source or target")
+
+#define RNNSEARCH_TRAIN_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
+  CHOICE(optimizer, "adam", "adam|sgd", "optimizer")                                            \
+  REAL(lr, 0.0005, 1e-12, 1000.0, "learning rate")                                              \
+  INT(max_steps, 0, 0, 1000000000000, "stop after this many optimizer steps (0: no limit)")     \
+  INT(max_epochs, 10, 0, 1000000, "stop after this many epochs (0: no limit)")                  \
+  INT(seed, 1234, 0, 4294967295, "seed of initialisation, shuffling and dropout")               \
+  REAL(clip_norm, 1.0, 0.0, 1e30, "clip the global gradient norm to this (0: no clipping)")     \
+  REAL(label_smoothing, 0.0, 0.0, 0.999, "label smoothing eps of the cross-entropy")            \
+  REAL(dropout, 0.2, 0.0, 0.95, "dropout probability on embeddings and readout")                \
+  INT(valid_every, 1000, 0, 1000000000000, "validate every N steps (0: never)")
+
+#define RNNSEARCH_CHECKPOINT_FIELDS(INT, REAL, BOOL, STR, CHOICE)                              \
+  INT(every, 1000, 0, 1000000000000, "write a checkpoint every N steps (0: only at the end)")   \
+  INT(keep, 3, 1, 1000000, "how many of the newest checkpoints to keep")
+
+#define RNNSEARCH_DIST_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                    \
+  INT(threads_per_rank, 0, 0, 4096,                                                             \
+      "compute threads per rank (0: this node's cores divided by its ranks)")
+
+// All sections: X(section_name, FIELDS_MACRO, StructName).
+#define RNNSEARCH_CONFIG_SECTIONS(X)                  \
+  X(model, RNNSEARCH_MODEL_FIELDS, ModelConfig)       \
+  X(data, RNNSEARCH_DATA_FIELDS, DataConfig)          \
+  X(train, RNNSEARCH_TRAIN_FIELDS, TrainConfig)       \
+  X(checkpoint, RNNSEARCH_CHECKPOINT_FIELDS, CheckpointConfig) \
+  X(dist, RNNSEARCH_DIST_FIELDS, DistConfig)
+
+#define RNNSEARCH_DECL_INT(name, def, lo, hi, doc) std::int64_t name = def;
+#define RNNSEARCH_DECL_REAL(name, def, lo, hi, doc) double name = def;
+#define RNNSEARCH_DECL_BOOL(name, def, doc) bool name = def;
+#define RNNSEARCH_DECL_STR(name, def, doc) std::string name = def;
+#define RNNSEARCH_DECL_CHOICE(name, def, choices, doc) std::string name = def;
+#define RNNSEARCH_DECL_SECTION(section, FIELDS, Struct)                                  \
+  struct Struct {                                                                        \
+    FIELDS(RNNSEARCH_DECL_INT, RNNSEARCH_DECL_REAL, RNNSEARCH_DECL_BOOL, RNNSEARCH_DECL_STR, \
+           RNNSEARCH_DECL_CHOICE)                                                        \
+    bool operator==(const Struct&) const = default;                                      \
+  };
+RNNSEARCH_CONFIG_SECTIONS(RNNSEARCH_DECL_SECTION)
+#undef RNNSEARCH_DECL_SECTION
+#undef RNNSEARCH_DECL_INT
+#undef RNNSEARCH_DECL_REAL
+#undef RNNSEARCH_DECL_BOOL
+#undef RNNSEARCH_DECL_STR
+#undef RNNSEARCH_DECL_CHOICE
+
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+  CheckpointConfig checkpoint;
+  DistConfig dist;
+  bool operator==(const Config&) const = default;
+};
+
+// Where each key's value came from ("FILE:LINE:COL", "--set"); keys left at
+// their default are absent. Error messages use it to point at the source.
+using ConfigOrigins = std::map<std::string, std::string>;
+
+// Description of one field, for help texts and tools.
+struct ConfigFieldInfo {
+  std::string key;          // "section.name"
+  std::string type;         // "integer", "number", "boolean", "string", or "a|b|c"
+  std::string default_text; // as written in YAML
+  std::string description;
+};
+const std::vector<ConfigFieldInfo>& ConfigFields();
+
+// Reads FILE into `config` (on top of what it holds), recording origins.
+// Throws ConfigError naming the file, line and key: malformed YAML, a key
+// that does not exist (with the closest known key), a value of the wrong
+// type. Ranges are checked by Validate.
+void MergeConfigFile(const std::string& path, Config& config, ConfigOrigins& origins);
+
+// Applies one "section.key=value" override. Throws ConfigError (unknown
+// key, wrong type) or UsageError (not of the form section.key=value).
+void ApplyConfigOverride(const std::string& assignment, Config& config, ConfigOrigins& origins);
+
+// Checks every value's range and the rules between fields; throws
+// ConfigError naming the key, its origin, what was expected and found.
+void Validate(const Config& config, const ConfigOrigins& origins = {});
+
+// defaults < file (if not empty) < overrides, then Validate.
+Config LoadConfig(const std::string& file, const std::vector<std::string>& overrides);
+
+// Parses YAML text (as written by ConfigToYaml) on top of the defaults and
+// validates it; `name` stands for the file in messages.
+Config ConfigFromYamlText(const std::string& text, const std::string& name);
+
+// The config as commented YAML that MergeConfigFile reads back unchanged.
+std::string ConfigToYaml(const Config& config);
+
+// Sections and keys known, for suggestions ("did you mean ...?").
+std::string ClosestMatch(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace rnnsearch

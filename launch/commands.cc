@@ -1,0 +1,18 @@
+// The table of subcommands. A new subcommand is a cmd_NAME.cc file with a
+// Run function and one line here.
+#include "launch/cli.h"
+
+namespace rnnsearch {
+
+int RunTrain(const std::vector<std::string>& args, CommandEnv& env);
+
+const std::vector<Command>& AllCommands() {
+  static const std::vector<Command> commands = {
+      {"train", "check and print the effective training config (the training loop is not in "
+                "this build yet)",
+       &RunTrain},
+  };
+  return commands;
+}
+
+}  // namespace rnnsearch

@@ -1,0 +1,174 @@
+#include "launch/mpi_session.h"
+
+#include <mpi.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "common/log.h"
+
+namespace rnnsearch {
+namespace {
+
+// Checks the return code of an MPI call made with MPI_ERRORS_RETURN
+// (communicators use the aborting handler below, so this is a backstop).
+void Check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  RNN_LOG(kError) << "MPI error in " << what << ": " << std::string(text, len)
+                  << "; aborting the job";
+  MPI_Abort(MPI_COMM_WORLD, 3);
+}
+
+void AbortOnMpiError(MPI_Comm*, int* code, ...) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(*code, text, &len);
+  RNN_LOG(kError) << "MPI error: " << std::string(text, len) << "; aborting the job";
+  MPI_Abort(MPI_COMM_WORLD, 3);
+}
+
+MPI_Op ToMpi(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return MPI_SUM;
+    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kMax: return MPI_MAX;
+  }
+  return MPI_SUM;
+}
+
+// Collectives take an int count: large buffers go in pieces of 2^30 elements.
+constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
+
+class MpiComm final : public Comm {
+ public:
+  MpiComm() {
+    Check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    Check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    Check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    MPI_Comm node;
+    Check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+          "MPI_Comm_split_type");
+    Check(MPI_Comm_rank(node, &local_rank_), "MPI_Comm_rank");
+    Check(MPI_Comm_size(node, &local_size_), "MPI_Comm_size");
+    MPI_Comm_free(&node);
+  }
+  ~MpiComm() override { MPI_Comm_free(&comm_); }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+
+  void Barrier() override { Check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+  void Broadcast(void* data, std::size_t bytes, int root) override {
+    auto* p = static_cast<char*>(data);
+    for (std::size_t off = 0; off < bytes; off += kMaxPiece) {
+      const int n = static_cast<int>(std::min(kMaxPiece, bytes - off));
+      Check(MPI_Bcast(p + off, n, MPI_BYTE, root, comm_), "MPI_Bcast");
+    }
+  }
+  void Allreduce(double* data, std::size_t count, ReduceOp op) override {
+    Reduce(data, count, MPI_DOUBLE, op);
+  }
+  void Allreduce(float* data, std::size_t count, ReduceOp op) override {
+    Reduce(data, count, MPI_FLOAT, op);
+  }
+  void Allreduce(std::int64_t* data, std::size_t count, ReduceOp op) override {
+    Reduce(data, count, MPI_INT64_T, op);
+  }
+  [[noreturn]] void Abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
+ private:
+  template <class T>
+  void Reduce(T* data, std::size_t count, MPI_Datatype type, ReduceOp op) {
+    for (std::size_t off = 0; off < count; off += kMaxPiece) {
+      const int n = static_cast<int>(std::min(kMaxPiece, count - off));
+      Check(MPI_Allreduce(MPI_IN_PLACE, data + off, n, type, ToMpi(op), comm_), "MPI_Allreduce");
+    }
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+};
+
+Comm* g_world = nullptr;
+
+// An exception escaping a thread, or std::terminate for any other reason:
+// say which rank and why, then end the whole job.
+[[noreturn]] void TerminateHandler() {
+  std::string why = "std::terminate called";
+  if (auto e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      why = std::string("uncaught exception: ") + ex.what();
+    } catch (...) {
+      why = "uncaught exception of unknown type";
+    }
+  }
+  RNN_LOG(kError) << why << "; aborting the job";
+  if (g_world != nullptr) g_world->Abort(1);
+  std::_Exit(1);
+}
+
+}  // namespace
+
+bool StartedByMpiLauncher() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                          "MPI_LOCALNRANKS"}) {
+    if (std::getenv(var) != nullptr) return true;
+  }
+  return false;
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  if (StartedByMpiLauncher()) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    MPI_Errhandler handler;
+    MPI_Comm_create_errhandler(&AbortOnMpiError, &handler);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, handler);
+    MPI_Errhandler_free(&handler);
+    world_ = std::make_unique<MpiComm>();
+    using_mpi_ = true;
+  } else {
+    world_ = MakeLocalComm();
+  }
+  g_world = world_.get();
+  InitLogging(world_->rank(), world_->size());
+  std::set_terminate(&TerminateHandler);
+}
+
+MpiSession::~MpiSession() {
+  g_world = nullptr;
+  world_.reset();
+  if (using_mpi_) MPI_Finalize();
+}
+
+int ResolveThreadsPerRank(std::int64_t configured, const Comm& comm) {
+  if (configured > 0) return static_cast<int>(configured);
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  int allowed = 1;
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) allowed = CPU_COUNT(&mask);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (online > 0 && allowed >= online) {
+    // Not bound to a subset: share the node's cores among its ranks.
+    allowed = std::max(1, allowed / std::max(1, comm.local_size()));
+  }
+  return std::max(1, allowed);
+}
+
+}  // namespace rnnsearch

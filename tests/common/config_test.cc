@@ -1,0 +1,208 @@
+// The typed config: precedence, every error case with its message, and the
+// YAML round trip.
+#include "common/config.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace rnnsearch {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rnnsearch_config_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  // The message of the ConfigError that loading throws (fails if none).
+  std::string LoadError(const std::string& file, const std::vector<std::string>& sets = {}) {
+    try {
+      LoadConfig(file, sets);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "expected an error for " << file;
+    return "";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, DefaultsAreValidAndDocumented) {
+  const Config c = LoadConfig("", {});
+  EXPECT_EQ(c.model.cell, "gru");
+  EXPECT_EQ(c.model.emb_dim, 256);
+  EXPECT_EQ(c.train.optimizer, "adam");
+  EXPECT_EQ(c.dist.threads_per_rank, 0);
+  for (const ConfigFieldInfo& f : ConfigFields()) {
+    EXPECT_FALSE(f.description.empty()) << f.key;
+    EXPECT_FALSE(f.type.empty()) << f.key;
+  }
+}
+
+TEST_F(ConfigTest, PrecedenceDefaultThenFileThenSet) {
+  const std::string file = Write("c.yaml",
+                                 "model:\n  emb_dim: 64\n  enc_dim: 32\n"
+                                 "train:\n  lr: 0.01\n  optimizer: sgd\n");
+  const Config c = LoadConfig(file, {"model.enc_dim=48", "train.lr=0.5", "data.train=/x y"});
+  EXPECT_EQ(c.model.emb_dim, 64);       // file over default
+  EXPECT_EQ(c.model.enc_dim, 48);       // --set over file
+  EXPECT_EQ(c.model.dec_dim, 512);      // default kept
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.5);    // --set over file
+  EXPECT_EQ(c.train.optimizer, "sgd");  // file
+  EXPECT_EQ(c.data.train, "/x y");      // --set over default
+  // The last --set of a key wins.
+  EXPECT_EQ(LoadConfig(file, {"model.enc_dim=48", "model.enc_dim=40"}).model.enc_dim, 40);
+}
+
+TEST_F(ConfigTest, UnknownKeySuggestsClosest) {
+  const std::string file = Write("k.yaml", "model:\n  emb_dim: 64\n  emd_dim: 32\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":3:3: unknown key 'model.emd_dim'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'model.emb_dim'?"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, KeyInWrongSectionSuggestsTheRightOne) {
+  const std::string file = Write("w.yaml", "model:\n  lr: 0.1\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find("unknown key 'model.lr' (did you mean 'train.lr'?)"), std::string::npos)
+      << msg;
+}
+
+TEST_F(ConfigTest, UnknownSectionSuggestsClosest) {
+  const std::string file = Write("s.yaml", "modle:\n  emb_dim: 64\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":1:1: unknown section 'modle' (did you mean 'model'?)"),
+            std::string::npos)
+      << msg;
+}
+
+TEST_F(ConfigTest, WrongTypeNamesLineKeyExpectedAndFound) {
+  const std::string file = Write("t.yaml", "train:\n  seed: 1\n  lr: fast\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":3:7: train.lr: expected a number, found 'fast'"), std::string::npos)
+      << msg;
+  const std::string file2 = Write("t2.yaml", "model:\n  emb_dim: [1, 2]\n");
+  const std::string msg2 = LoadError(file2);
+  EXPECT_NE(msg2.find(file2 + ":2:12: model.emb_dim: expected an integer, found a list"),
+            std::string::npos)
+      << msg2;
+  const std::string file3 = Write("t3.yaml", "model:\n  tie_target_embeddings: maybe\n");
+  EXPECT_NE(LoadError(file3).find("model.tie_target_embeddings: expected true or false, found "
+                                  "'maybe'"),
+            std::string::npos);
+  EXPECT_NE(LoadError(Write("t4.yaml", "model:\n  emb_dim: 2.5\n"))
+                .find("model.emb_dim: expected an integer, found '2.5'"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, OutOfRangeNamesKeyRangeAndValue) {
+  const std::string file = Write("r.yaml", "model:\n  emb_dim: -5\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":2:12: model.emb_dim: expected an integer in [1, 65536], found -5"),
+            std::string::npos)
+      << msg;
+  const std::string msg2 = LoadError("", {"train.dropout=1.5"});
+  EXPECT_NE(msg2.find("--set train.dropout=1.5: train.dropout: expected a number in [0, 0.95], "
+                      "found 1.5"),
+            std::string::npos)
+      << msg2;
+  const std::string msg3 = LoadError("", {"model.cell=rnn"});
+  EXPECT_NE(msg3.find("model.cell: expected one of gru, lstm, found 'rnn'"), std::string::npos)
+      << msg3;
+}
+
+TEST_F(ConfigTest, RulesBetweenFields) {
+  EXPECT_NE(LoadError("", {"model.attention=dot", "model.enc_dim=128"})
+                .find("'dot' needs model.dec_dim = 2 * model.enc_dim, found dec_dim 512 and "
+                      "enc_dim 128"),
+            std::string::npos);
+  EXPECT_NO_THROW(LoadConfig("", {"model.attention=dot", "model.enc_dim=256"}));
+  EXPECT_NE(LoadError("", {"model.tie_target_embeddings=true"})
+                .find("needs model.readout_dim = model.emb_dim, found readout_dim 512 and emb_dim "
+                      "256"),
+            std::string::npos);
+  EXPECT_NE(LoadError("", {"data.batch_tokens=10"}).find("expected at least data.max_len + 1 = 51"),
+            std::string::npos);
+  EXPECT_NE(LoadError("", {"data.batch_tokens=0"}).find("found both 0"), std::string::npos);
+}
+
+TEST_F(ConfigTest, MalformedYamlNamesLine) {
+  const std::string file = Write("m.yaml", "model:\n  emb_dim: 64\n\tenc_dim: 32\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("malformed YAML"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tab"), std::string::npos) << msg;
+  const std::string file2 = Write("m2.yaml", "model: [emb_dim: 64\n");
+  EXPECT_NE(LoadError(file2).find("malformed YAML"), std::string::npos);
+  const std::string file3 = Write("m3.yaml", "- model\n- data\n");
+  EXPECT_NE(LoadError(file3).find("expected a map of sections"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DuplicateKeyIsAnError) {
+  const std::string file = Write("d.yaml", "model:\n  emb_dim: 64\n  emb_dim: 32\n");
+  const std::string msg = LoadError(file);
+  EXPECT_NE(msg.find(file + ":3:3: key 'model.emb_dim' appears twice"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, MissingFileIsAnError) {
+  const std::string msg = LoadError((dir_ / "nope.yaml").string());
+  EXPECT_NE(msg.find("cannot read config file"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nope.yaml"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, BadSetSyntax) {
+  try {
+    LoadConfig("", {"emb_dim=3"});
+    FAIL() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected section.key=value"), std::string::npos);
+  }
+  EXPECT_NE(LoadError("", {"model.nope=3"}).find("--set model.nope=3: unknown key 'model.nope'"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, YamlRoundTripIsExact) {
+  const Config c = LoadConfig("", {"model.cell=lstm", "train.lr=0.000123456789",
+                                   "data.train=/data/with \"quotes\" and # hash",
+                                   "model.tie_target_embeddings=true", "model.readout_dim=256",
+                                   "train.seed=4294967295", "train.label_smoothing=0.1"});
+  const std::string yaml = ConfigToYaml(c);
+  const std::string file = Write("rt.yaml", yaml);
+  const Config back = LoadConfig(file, {});
+  EXPECT_TRUE(back == c);
+  EXPECT_EQ(ConfigToYaml(back), yaml);
+  EXPECT_EQ(back.data.train, "/data/with \"quotes\" and # hash");
+  EXPECT_DOUBLE_EQ(back.train.lr, 0.000123456789);
+}
+
+TEST_F(ConfigTest, ExampleConfigLoads) {
+  const Config c = LoadConfig(std::string(RNNSEARCH_SOURCE_DIR) + "/configs/example.yaml", {});
+  EXPECT_EQ(ConfigToYaml(LoadConfig(Write("ex.yaml", ConfigToYaml(c)), {})), ConfigToYaml(c));
+}
+
+TEST_F(ConfigTest, EmptyFileAndEmptySectionKeepDefaults) {
+  EXPECT_TRUE(LoadConfig(Write("e.yaml", ""), {}) == Config());
+  EXPECT_TRUE(LoadConfig(Write("e2.yaml", "model:\n# nothing yet\n"), {}) == Config());
+}
+
+}  // namespace
+}  // namespace rnnsearch
