@@ -47,6 +47,9 @@ pkg_check_modules(SENTENCEPIECE QUIET IMPORTED_TARGET sentencepiece)
 rnnsearch_require(SENTENCEPIECE_FOUND "SentencePiece" "libsentencepiece-dev")
 add_library(rnnsearch::sentencepiece ALIAS PkgConfig::SENTENCEPIECE)
 
+find_package(ZLIB QUIET)
+rnnsearch_require(ZLIB_FOUND "zlib" "zlib1g-dev")
+
 find_package(Threads REQUIRED)
 
 if(RNNSEARCH_BUILD_TESTS)
