@@ -135,8 +135,15 @@ const std::vector<ConfigFieldInfo>& ConfigFields() {
       ConfigFieldInfo info;
       info.key = f.key;
       switch (f.kind) {
-        case Kind::kInt: info.type = "integer"; break;
-        case Kind::kReal: info.type = "number"; break;
+        case Kind::kInt:
+          info.type = "integer " + std::to_string(f.int_min) + ".." + std::to_string(f.int_max);
+          break;
+        case Kind::kReal: {
+          std::ostringstream range;
+          range << "number " << f.real_min << ".." << f.real_max;
+          info.type = range.str();
+          break;
+        }
         case Kind::kBool: info.type = "boolean"; break;
         case Kind::kStr: info.type = "string"; break;
         case Kind::kChoice:
@@ -277,7 +284,13 @@ std::string ConfigToYaml(const Config& config) {
     }
     std::string line = "  " + f.name + ": " + config_internal::ValueText(f, config);
     if (line.size() < 40) line.resize(40, ' ');
-    out << line << "  # " << f.doc << "\n";
+    out << line << "  # " << f.doc;
+    if (f.kind == Kind::kChoice) {
+      out << " (";
+      for (std::size_t i = 0; i < f.choices.size(); ++i) out << (i ? " | " : "") << f.choices[i];
+      out << ")";
+    }
+    out << "\n";
   }
   return out.str();
 }

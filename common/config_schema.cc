@@ -194,8 +194,14 @@ std::string ValueText(const Field& field, const Config& config) {
   switch (field.kind) {
     case Kind::kInt: return std::to_string(field.int_ref(c));
     case Kind::kReal: {
-      char buf[64];
-      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, field.real_ref(c));
+      // Shortest text that reads back as the same double; plain decimals
+      // for ordinary magnitudes (0.0005, not 5e-04).
+      const double v = field.real_ref(c);
+      const double mag = std::abs(v);
+      const auto format = (v == 0 || (mag >= 1e-4 && mag < 1e15)) ? std::chars_format::fixed
+                                                                 : std::chars_format::scientific;
+      char buf[128];
+      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v, format);
       std::string s(buf, ptr);
       if (s.find_first_of(".eE") == std::string::npos) s += ".0";
       return s;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that rnnsearch's build, tests and demo
+# need. Idempotent: when everything is installed it only checks (well under
+# a second) and changes nothing. Needs root, or sudo.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config git      # build tools (git: the revision in --version)
+  libopenmpi-dev openmpi-bin         # MPI (mpirun/mpiexec)
+  libdnnl-dev ocl-icd-opencl-dev     # oneDNN; Debian's CMake package needs OpenCL headers
+  libhdf5-dev hdf5-tools             # HDF5 shards and checkpoints; h5dump
+  libyaml-cpp-dev                    # YAML configs
+  libboost-program-options-dev       # command line
+  libsentencepiece-dev sentencepiece # subwords; spm_encode for the io benchmark
+  zlib1g-dev                         # .gz corpora
+  libgtest-dev                       # tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run this script as root (or install sudo) to install them" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
