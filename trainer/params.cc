@@ -1,0 +1,115 @@
+#include "trainer/params.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace rnnsearch {
+
+ModelDims ModelDims::From(const ModelConfig& m, std::int64_t src_vocab, std::int64_t tgt_vocab) {
+  ModelDims d;
+  d.Vs = src_vocab;
+  d.Vt = tgt_vocab;
+  d.E = m.emb_dim;
+  d.He = m.enc_dim;
+  d.Hd = m.dec_dim;
+  d.A = m.att_dim;
+  d.O = m.readout_dim;
+  d.enc_layers = m.enc_layers;
+  d.lstm = m.cell == "lstm";
+  d.attention = m.attention;
+  d.tie_target_embeddings = m.tie_target_embeddings;
+  return d;
+}
+
+std::int64_t ParamSpec::size() const {
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  return n;
+}
+
+std::vector<ParamSpec> ParamSpecs(const ModelDims& d) {
+  const std::int64_t G = d.gates();
+  const std::int64_t C = 2 * d.He;  // context / encoder state size
+  std::vector<ParamSpec> p;
+  p.push_back({"src_embed.weight", {d.Vs, d.E}});
+  p.push_back({"tgt_embed.weight", {d.Vt, d.E}});
+  for (std::int64_t L = 0; L < d.enc_layers; ++L) {
+    const std::int64_t in = L == 0 ? d.E : C;
+    for (const char* dir : {"fwd", "bwd"}) {
+      const std::string pre = "encoder." + std::to_string(L) + "." + dir + ".";
+      p.push_back({pre + "weight_ih", {G * d.He, in}});
+      p.push_back({pre + "weight_hh", {G * d.He, d.He}});
+      p.push_back({pre + "bias_ih", {G * d.He}});
+      p.push_back({pre + "bias_hh", {G * d.He}});
+    }
+  }
+  p.push_back({"decoder.init.weight", {d.Hd, C}});
+  p.push_back({"decoder.init.bias", {d.Hd}});
+  if (d.attention == "additive") {
+    p.push_back({"attention.W_a.weight", {d.A, d.Hd}});
+    p.push_back({"attention.W_a.bias", {d.A}});
+    p.push_back({"attention.U_a.weight", {d.A, C}});
+    p.push_back({"attention.v_a.weight", {d.A}});
+  } else if (d.attention == "general") {
+    p.push_back({"attention.W_g.weight", {d.Hd, C}});
+  }
+  p.push_back({"decoder.cell.weight_ih", {G * d.Hd, d.E + C}});
+  p.push_back({"decoder.cell.weight_hh", {G * d.Hd, d.Hd}});
+  p.push_back({"decoder.cell.bias_ih", {G * d.Hd}});
+  p.push_back({"decoder.cell.bias_hh", {G * d.Hd}});
+  p.push_back({"readout.weight", {d.O, d.Hd + C + d.E}});
+  p.push_back({"readout.bias", {d.O}});
+  if (!d.tie_target_embeddings) p.push_back({"output.weight", {d.Vt, d.O}});
+  p.push_back({"output.bias", {d.Vt}});
+  return p;
+}
+
+ParamSet::ParamSet(const ModelDims& dims) : dims_(dims), specs_(ParamSpecs(dims)) {
+  constexpr std::int64_t kAlign = 16;  // floats: 64 bytes
+  std::int64_t offset = 0;
+  for (const ParamSpec& s : specs_) {
+    offsets_.push_back(offset);
+    offset += (s.size() + kAlign - 1) / kAlign * kAlign;
+  }
+  data_.assign(static_cast<std::size_t>(offset), 0.0f);
+}
+
+std::int64_t ParamSet::count() const {
+  std::int64_t n = 0;
+  for (const ParamSpec& s : specs_) n += s.size();
+  return n;
+}
+
+std::int64_t ParamSet::Offset(const std::string& name) const {
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name == name) return offsets_[i];
+  }
+  return -1;
+}
+
+float* ParamSet::Find(const std::string& name) {
+  const std::int64_t off = Offset(name);
+  return off < 0 ? nullptr : data_.data() + off;
+}
+
+const float* ParamSet::Find(const std::string& name) const {
+  return const_cast<ParamSet*>(this)->Find(name);
+}
+
+float* ParamSet::Get(const std::string& name) {
+  float* p = Find(name);
+  if (p == nullptr) {
+    std::fprintf(stderr, "internal error: no parameter named '%s'\n", name.c_str());
+    std::abort();
+  }
+  return p;
+}
+
+const float* ParamSet::Get(const std::string& name) const {
+  return const_cast<ParamSet*>(this)->Get(name);
+}
+
+void ParamSet::Zero() { std::fill(data_.begin(), data_.end(), 0.0f); }
+
+}  // namespace rnnsearch
