@@ -5,12 +5,15 @@
 namespace rnnsearch {
 
 int RunTrain(const std::vector<std::string>& args, CommandEnv& env);
+int RunBench(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
       {"train", "check and print the effective training config (the training loop is not in "
                 "this build yet)",
        &RunTrain},
+      {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
+       &RunBench},
   };
   return commands;
 }

@@ -70,6 +70,21 @@ TEST_F(CliTest, UnknownOptionIsUsageError) {
   EXPECT_EQ(r2.status, 2) << r2.err;
 }
 
+TEST_F(CliTest, BenchTargetsAndUsageErrors) {
+  ProcessResult r = RunProcess(kBin + " bench --help");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("matmul"), std::string::npos) << r.out;
+  r = RunProcess(kBin + " bench matmal");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown target 'matmal' (did you mean 'matmul'?)"), std::string::npos)
+      << r.err;
+  r = RunProcess(kBin + " bench matmul --threads 1 --size 64 --seconds 0.01");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(^\{"name": "matmul.f32_square", "threads": 1, "n": 64, "value": [0-9.e+]+, "unit": "GFLOP/s"\}\n$)")))
+      << r.out;
+}
+
 TEST_F(CliTest, TrainHelpListsOptionsAndKeysWithDefaults) {
   const ProcessResult r = RunProcess(kBin + " train --help");
   EXPECT_EQ(r.status, 0) << r.err;

@@ -1,0 +1,29 @@
+// `rnnsearch bench TARGET`: benchmarks that print one JSON line per figure,
+//   {"name": "base.model_vs_matmul", "threads": 2, "value": 0.74, "unit": "ratio"}
+// so scripts can collect them. Each target is a function in its own
+// bench_TARGET.cc, listed in cmd_bench.cc.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "launch/cli.h"
+
+namespace rnnsearch {
+
+// Extra fields of a JSON line, in order (values are numbers or strings
+// written as given: pass strings already quoted).
+using JsonFields = std::vector<std::pair<std::string, std::string>>;
+
+// Prints {"name": NAME, <extra...>, "value": VALUE, "unit": UNIT} on rank 0.
+void PrintFigure(const CommandEnv& env, const std::string& name, double value,
+                 const std::string& unit, const JsonFields& extra = {});
+
+// A JSON string literal of `s` (quotes and escapes).
+std::string JsonString(const std::string& s);
+
+// Each bench target: parses its own options from `args`.
+int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);
+
+}  // namespace rnnsearch

@@ -1,0 +1,86 @@
+// rnnsearch bench TARGET [OPTIONS]: the benchmarks (JSON lines on stdout).
+#include <cstdio>
+#include <sstream>
+
+#include "common/error.h"
+#include "launch/bench.h"
+
+namespace rnnsearch {
+namespace {
+
+struct BenchTarget {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args, CommandEnv& env);
+};
+
+// One line per target.
+const std::vector<BenchTarget>& Targets() {
+  static const std::vector<BenchTarget> targets = {
+      {"matmul", "f32 GFLOP/s of a large square oneDNN matmul (the baseline of the ratios)",
+       &BenchMatmul},
+  };
+  return targets;
+}
+
+std::string Usage() {
+  std::ostringstream out;
+  out << "Usage: rnnsearch bench TARGET [OPTIONS]   (rnnsearch bench TARGET --help)\n\n"
+      << "Prints one JSON line per figure: {\"name\": ..., \"value\": ..., \"unit\": ...}.\n\n"
+      << "Targets:\n";
+  for (const BenchTarget& t : Targets()) {
+    std::string name = t.name;
+    name.resize(10, ' ');
+    out << "  " << name << t.summary << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+void PrintFigure(const CommandEnv& env, const std::string& name, double value,
+                 const std::string& unit, const JsonFields& extra) {
+  std::ostringstream line;
+  line << "{\"name\": " << JsonString(name);
+  for (const auto& [k, v] : extra) line << ", " << JsonString(k) << ": " << v;
+  char num[64];
+  std::snprintf(num, sizeof num, "%.6g", value);
+  line << ", \"value\": " << num << ", \"unit\": " << JsonString(unit) << "}\n";
+  PrintOnRoot(env, line.str());
+}
+
+int RunBench(const std::vector<std::string>& args, CommandEnv& env) {
+  if (args.empty()) throw UsageError("rnnsearch bench: no target given\n\n" + Usage());
+  if (args[0] == "--help" || args[0] == "-h") {
+    PrintOnRoot(env, Usage());
+    return 0;
+  }
+  for (const BenchTarget& t : Targets()) {
+    if (args[0] == t.name) return t.run({args.begin() + 1, args.end()}, env);
+  }
+  std::vector<std::string> names;
+  for (const BenchTarget& t : Targets()) names.push_back(t.name);
+  std::string msg = "rnnsearch bench: unknown target '" + args[0] + "'";
+  const std::string guess = ClosestMatch(args[0], names);
+  if (!guess.empty()) msg += " (did you mean '" + guess + "'?)";
+  throw UsageError(msg + "\n\n" + Usage());
+}
+
+}  // namespace rnnsearch
