@@ -43,7 +43,22 @@ namespace rnnsearch {
   INT(batch_tokens, 2000, 0, 100000000,                                                         \
       "target tokens per global batch, padding included (0: batch by sentences only)")          \
   INT(batch_sentences, 0, 0, 10000000, "sentences per global batch at most (0: no limit)")      \
-  INT(max_len, 50, 1, 100000, "longest sentence kept, in subwords, source or target")
+  INT(max_len, 50, 1, 100000, "longest sentence kept, in subwords, source or target")          \
+  INT(prefetch, 16, 1, 100000, "batches each rank reads ahead in a background thread")          \
+  CHOICE(tokenizer, "sentencepiece", "sentencepiece|whitespace",                                \
+         "preprocess: SentencePiece subwords, or words split at whitespace (tokenized text)")   \
+  CHOICE(spm_type, "unigram", "unigram|bpe", "preprocess: type of a SentencePiece model it trains") \
+  BOOL(joint_vocab, true, "preprocess: one vocabulary for both sides (false: one per side)")    \
+  INT(vocab_size, 8000, 8, 1000000,                                                             \
+      "preprocess: ids per trained SentencePiece model, the 4 special ids included")            \
+  INT(spm_sample, 2000000, 1, 1000000000, "preprocess: sentences sampled to train SentencePiece") \
+  INT(min_count, 1, 1, 1000000000, "preprocess, whitespace: keep words seen at least this often") \
+  INT(max_words, 0, 0, 100000000,                                                               \
+      "preprocess, whitespace: ids per vocabulary at most, specials included (0: no limit)")    \
+  REAL(max_ratio, 9.0, 0.0, 1e9,                                                                \
+       "preprocess: drop pairs whose longer side has more than this times the subwords of the " \
+       "shorter (0: keep all)")                                                                 \
+  INT(shard_sentences, 500000, 1, 1000000000, "preprocess: sentence pairs per shard at most")
 
 #define RNNSEARCH_TRAIN_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
   CHOICE(optimizer, "adam", "adam|sgd", "optimizer")                                            \
