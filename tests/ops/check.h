@@ -82,4 +82,22 @@ inline std::vector<double> NumericGradient(std::vector<double>& param,
   return grad;
 }
 
+// Time-major token ids [T, B] (row t * B + b) of B sentences with the
+// given lengths (each <= T): every sentence ends with </s> (3), its other
+// tokens are drawn from [1, vocab) (so ids repeat), and positions past its
+// length are <pad> (0).
+inline std::vector<std::int32_t> PaddedTimeMajorIds(const std::vector<int>& lengths, int T,
+                                                    int vocab, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> id(1, vocab - 1);
+  const std::size_t B = lengths.size();
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(T) * B, 0);
+  for (std::size_t b = 0; b < B; ++b) {
+    for (int t = 0; t < lengths[b]; ++t) {
+      ids[static_cast<std::size_t>(t) * B + b] = t + 1 == lengths[b] ? 3 : id(rng);
+    }
+  }
+  return ids;
+}
+
 }  // namespace rnnsearch::testing
