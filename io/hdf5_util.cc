@@ -1,0 +1,145 @@
+#include "io/hdf5_util.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common/error.h"
+
+namespace rnnsearch {
+
+bool H5Id::Close() {
+  if (id_ < 0) return true;
+  const herr_t status = close_(id_);
+  id_ = -1;
+  return status >= 0;
+}
+
+void SilenceHdf5Errors() {
+  thread_local bool done = false;
+  if (!done) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    done = true;
+  }
+}
+
+std::string Hdf5ErrorText() {
+  std::vector<std::string> parts;
+  auto walk = [](unsigned, const H5E_error2_t* err, void* data) -> herr_t {
+    auto* out = static_cast<std::vector<std::string>*>(data);
+    if (err->desc != nullptr && err->desc[0] != '\0') out->emplace_back(err->desc);
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &parts);
+  H5Eclear2(H5E_DEFAULT);
+  // The innermost records say why (for a failed write: the errno text).
+  std::string text;
+  const std::size_t from = parts.size() > 3 ? parts.size() - 3 : 0;
+  for (std::size_t i = from; i < parts.size(); ++i) {
+    if (!text.empty()) text += "; ";
+    text += parts[i];
+  }
+  return text;
+}
+
+hid_t H5Check(hid_t status, const std::string& what) {
+  if (status >= 0) return status;
+  const std::string detail = Hdf5ErrorText();
+  throw UserError(what + (detail.empty() ? std::string() : ": " + detail));
+}
+
+hid_t SmallestUnsignedType(std::int64_t max_value) {
+  if (max_value <= 0xFF) return H5T_STD_U8LE;
+  if (max_value <= 0xFFFF) return H5T_STD_U16LE;
+  return H5T_STD_U32LE;
+}
+
+void WriteIntAttr(hid_t obj, const char* name, std::int64_t value, const std::string& file) {
+  const std::string what = "cannot write attribute '" + std::string(name) + "' of '" + file + "'";
+  H5Id space(H5Check(H5Screate(H5S_SCALAR), what), H5Sclose);
+  H5Id attr(H5Check(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    what),
+            H5Aclose);
+  H5Check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), what);
+}
+
+void WriteStringAttr(hid_t obj, const char* name, const std::string& value,
+                     const std::string& file) {
+  const std::string what = "cannot write attribute '" + std::string(name) + "' of '" + file + "'";
+  H5Id type(H5Check(H5Tcopy(H5T_C_S1), what), H5Tclose);
+  H5Check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), what);
+  H5Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), what);
+  H5Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
+  H5Id space(H5Check(H5Screate(H5S_SCALAR), what), H5Sclose);
+  H5Id attr(H5Check(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    what),
+            H5Aclose);
+  std::string padded = value.empty() ? std::string(1, '\0') : value;
+  H5Check(H5Awrite(attr.get(), type.get(), padded.data()), what);
+}
+
+std::int64_t ReadIntAttr(hid_t obj, const char* name, const std::string& file) {
+  const std::string what = "'" + file + "': cannot read the integer attribute '" + name + "'";
+  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  std::int64_t value = 0;
+  H5Check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), what);
+  return value;
+}
+
+std::string ReadStringAttr(hid_t obj, const char* name, const std::string& file) {
+  const std::string what = "'" + file + "': cannot read the string attribute '" + name + "'";
+  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  H5Id type(H5Check(H5Aget_type(attr.get()), what), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
+    throw UserError(what + ": expected a fixed-length string");
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string value(size, '\0');
+  H5Check(H5Aread(attr.get(), type.get(), value.data()), what);
+  value.resize(value.find('\0') == std::string::npos ? size : value.find('\0'));
+  return value;
+}
+
+void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type,
+                    const void* data, std::int64_t n, std::int64_t chunk,
+                    const std::string& file) {
+  const std::string what = "cannot write dataset '" + std::string(name) + "' of '" + file + "'";
+  const hsize_t dims[1] = {static_cast<hsize_t>(n)};
+  H5Id space(H5Check(H5Screate_simple(1, dims, nullptr), what), H5Sclose);
+  H5Id dcpl(H5Check(H5Pcreate(H5P_DATASET_CREATE), what), H5Pclose);
+  const hsize_t chunk_dims[1] = {
+      static_cast<hsize_t>(std::max<std::int64_t>(1, std::min(n, chunk)))};
+  H5Check(H5Pset_chunk(dcpl.get(), 1, chunk_dims), what);
+  H5Check(H5Pset_shuffle(dcpl.get()), what);
+  H5Check(H5Pset_deflate(dcpl.get(), 1), what);
+  H5Check(H5Pset_fletcher32(dcpl.get()), what);
+  H5Check(H5Pset_obj_track_times(dcpl.get(), false), what);  // same input, same bytes
+  H5Id dset(H5Check(H5Dcreate2(loc, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(),
+                               H5P_DEFAULT),
+                    what),
+            H5Dclose);
+  if (n > 0) H5Check(H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
+  if (!dset.Close()) H5Check(-1, what);
+}
+
+std::int64_t DatasetLength(hid_t dataset, const std::string& what) {
+  H5Id space(H5Check(H5Dget_space(dataset), what), H5Sclose);
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) {
+    throw UserError(what + ": expected a 1-D dataset");
+  }
+  hsize_t dims[1] = {0};
+  H5Check(H5Sget_simple_extent_dims(space.get(), dims, nullptr), what);
+  return static_cast<std::int64_t>(dims[0]);
+}
+
+void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count,
+                 void* out, const std::string& what) {
+  if (count == 0) return;
+  H5Id file_space(H5Check(H5Dget_space(dataset), what), H5Sclose);
+  const hsize_t start[1] = {static_cast<hsize_t>(begin)};
+  const hsize_t n[1] = {static_cast<hsize_t>(count)};
+  H5Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), what);
+  H5Id mem_space(H5Check(H5Screate_simple(1, n, nullptr), what), H5Sclose);
+  H5Check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out), what);
+}
+
+}  // namespace rnnsearch
