@@ -6,6 +6,8 @@ namespace rnnsearch {
 
 int RunTrain(const std::vector<std::string>& args, CommandEnv& env);
 int RunBench(const std::vector<std::string>& args, CommandEnv& env);
+int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env);
+int RunInspect(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
@@ -14,6 +16,9 @@ const std::vector<Command>& AllCommands() {
        &RunTrain},
       {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
        &RunBench},
+      {"preprocess", "text corpora -> length-sorted HDF5 shards and a manifest (docs/io.md)",
+       &RunPreprocess},
+      {"inspect", "summary of a preprocessed corpus and its padding efficiency", &RunInspect},
   };
   return commands;
 }
