@@ -134,6 +134,7 @@ std::int64_t DatasetLength(hid_t dataset, const std::string& what) {
 void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count,
                  void* out, const std::string& what) {
   if (count == 0) return;
+  SilenceHdf5Errors();  // also on the prefetch thread
   H5Id file_space(H5Check(H5Dget_space(dataset), what), H5Sclose);
   const hsize_t start[1] = {static_cast<hsize_t>(begin)};
   const hsize_t n[1] = {static_cast<hsize_t>(count)};

@@ -21,7 +21,7 @@ std::uint64_t RangeStart(const std::string& path, std::uint64_t size, int k, int
                                 std::int64_t src_lines, std::int64_t tgt_lines) {
   throw CollectiveError("the source and target files must have one line per sentence pair, but '" +
                             src + "' has " + std::to_string(src_lines) + " lines and '" + tgt +
-                            "' has " + std::to_string(tgt_lines) + "; nothing was written",
+                            "' has " + std::to_string(tgt_lines) + " lines; nothing was written",
                         1);
 }
 

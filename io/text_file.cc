@@ -143,7 +143,9 @@ class LineReader::Source {
   std::size_t Read(char* dst, std::size_t n) {
     if (gzip_) {
       const int got = gzread(gz_, dst, static_cast<unsigned>(std::min<std::size_t>(n, 1u << 30)));
-      if (got < 0) GzFail();
+      int code = Z_OK;
+      // At the end, a stream cut short shows only as Z_BUF_ERROR.
+      if (got < 0 || (got == 0 && (gzerror(gz_, &code), code != Z_OK))) GzFail();
       return static_cast<std::size_t>(got);
     }
     const std::size_t got = PreadSome(fd_, dst, n, offset_, path_);

@@ -1,0 +1,230 @@
+// Shards and the corpus directory: stored order, HDF5 types and filters,
+// the manifest round trip, and Corpus::Open refusing damaged or mixed-up
+// directories with a message that names the file.
+#include "io/shard.h"
+
+#include <hdf5.h>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "io/corpus.h"
+#include "io/manifest.h"
+#include "tests/io/io_fixture.h"
+
+namespace rnnsearch {
+namespace {
+
+using testing::Contains;
+using testing::TempDir;
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Size in bytes and filter count of a dataset's stored type.
+std::pair<std::size_t, int> TypeAndFilters(const std::string& file, const char* dataset) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+  const hid_t t = H5Dget_type(d);
+  const hid_t p = H5Dget_create_plist(d);
+  std::pair<std::size_t, int> out{H5Tget_size(t), H5Pget_nfilters(p)};
+  H5Z_filter_t first = H5Pget_filter2(p, 0, nullptr, nullptr, nullptr, 0, nullptr, nullptr);
+  H5Z_filter_t last = H5Pget_filter2(p, static_cast<unsigned>(out.second - 1), nullptr, nullptr,
+                                     nullptr, 0, nullptr, nullptr);
+  EXPECT_EQ(first, H5Z_FILTER_SHUFFLE);
+  EXPECT_EQ(last, H5Z_FILTER_FLETCHER32);
+  H5Pclose(p);
+  H5Tclose(t);
+  H5Dclose(d);
+  H5Fclose(f);
+  return out;
+}
+
+ShardPairs SamplePairs() {
+  ShardPairs p;
+  p.Add(10, std::vector<std::int32_t>{7, 8, 9, 3}, std::vector<std::int32_t>{5, 3});
+  p.Add(11, std::vector<std::int32_t>{6, 3}, std::vector<std::int32_t>{4, 4, 3});
+  p.Add(12, std::vector<std::int32_t>{9, 3}, std::vector<std::int32_t>{4, 3});
+  p.Add(13, std::vector<std::int32_t>{3}, std::vector<std::int32_t>{3});
+  return p;
+}
+
+TEST(Shard, SortsByLongerSideAndStoresSmallestTypes) {
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  // Longer side: 4, 3, 2, 1 -> order 13, 12, 11, 10.
+  EXPECT_EQ(p.line, (std::vector<std::int64_t>{13, 12, 11, 10}));
+  EXPECT_EQ(p.src_ids, (std::vector<std::int32_t>{3, 9, 3, 6, 3, 7, 8, 9, 3}));
+  EXPECT_EQ(p.tgt_ids, (std::vector<std::int32_t>{3, 4, 3, 4, 4, 3, 5, 3}));
+
+  TempDir dir("shard");
+  for (std::int64_t vocab : {200, 40000, 70000}) {
+    const std::string path = dir / ("s" + std::to_string(vocab) + ".h5");
+    const ShardSummary sum = WriteShard(path, p, {vocab, 256, "aaaa", "bbbb"});
+    EXPECT_EQ(sum.file, "s" + std::to_string(vocab) + ".h5");
+    EXPECT_EQ(sum.sentences, 4);
+    EXPECT_EQ(sum.src_tokens, 9);
+    EXPECT_EQ(sum.tgt_tokens, 8);
+    EXPECT_EQ(sum.bytes, static_cast<std::int64_t>(std::filesystem::file_size(path)));
+    const auto [src_type, filters] = TypeAndFilters(path, "/src/ids");
+    EXPECT_EQ(src_type, vocab <= 256 ? 1u : vocab <= 65536 ? 2u : 4u);
+    EXPECT_EQ(filters, 3);  // shuffle, deflate, fletcher32
+    EXPECT_EQ(TypeAndFilters(path, "/tgt/ids").first, 1u);  // 256 ids fit a byte
+    EXPECT_EQ(TypeAndFilters(path, "/src/lengths").first, 1u);
+
+    const ShardFile f(path);
+    EXPECT_EQ(f.sentences(), 4);
+    EXPECT_EQ(f.meta().src_vocab_size, vocab);
+    EXPECT_EQ(f.meta().tgt_vocab_hash, "bbbb");
+    std::vector<std::int32_t> sl, tl;
+    f.ReadLengths(&sl, &tl);
+    EXPECT_EQ(sl, p.src_len);
+    EXPECT_EQ(tl, p.tgt_len);
+    std::int64_t offsets[2];
+    f.ReadOffsets(false, 2, 2, offsets);
+    EXPECT_EQ(offsets[0], 3);
+    EXPECT_EQ(offsets[1], 5);
+    std::int32_t ids[4];
+    f.ReadIds(false, 5, 4, ids);
+    EXPECT_EQ(std::vector<std::int32_t>(ids, ids + 4), (std::vector<std::int32_t>{7, 8, 9, 3}));
+  }
+  // A file that is not a shard.
+  testing::WriteText(dir / "junk.h5", "junk");
+  EXPECT_TRUE(Contains(ErrorOf([&] { ShardFile f(dir / "junk.h5"); }),
+                       "cannot read the shard '" + (dir / "junk.h5") + "'"));
+}
+
+// A one-shard corpus directory written by hand.
+Manifest WriteCorpusDir(const std::string& dir, const ShardPairs& sorted) {
+  Manifest m;
+  m.created_by = "test";
+  m.src_input = "s.txt";
+  m.tgt_input = "t.txt";
+  m.tokenizer = "whitespace";
+  m.vocab_origin = "test words";
+  m.src_vocab = m.tgt_vocab = Vocab::FromWords({"a", "b", "c", "d", "e", "f"}, "test");
+  m.max_len = 50;
+  m.max_ratio = 9;
+  m.filters = {4, 4, 0, 0, 0, 0};
+  m.sentences = 4;
+  m.src_tokens = 9;
+  m.tgt_tokens = 8;
+  m.src_length_hist = {0, 1, 2, 0, 1};
+  m.tgt_length_hist = {0, 1, 2, 1};
+  m.shards.push_back(WriteShard(dir + "/shard-00000-00000.h5", sorted,
+                                {10, 10, m.src_vocab.hash_hex(), m.tgt_vocab.hash_hex()}));
+  WriteManifest(dir, m);
+  return m;
+}
+
+TEST(Corpus, ManifestRoundTripAndReading) {
+  TempDir dir("corpus");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  const Manifest m = WriteCorpusDir(dir.path(), p);
+  const Manifest back = ManifestFromYaml(ManifestToYaml(m), "x");
+  EXPECT_EQ(ManifestToYaml(back), ManifestToYaml(m));
+  EXPECT_TRUE(back.src_vocab == m.src_vocab);
+  EXPECT_EQ(back.filters, m.filters);
+
+  const auto c = Corpus::Open(dir.path(), /*verify_checksums=*/true);
+  EXPECT_EQ(c->sentences(), 4);
+  ASSERT_EQ(c->num_shards(), 1);
+  const ShardPairs part = c->Read(0, 1, 2);
+  EXPECT_EQ(part.line, (std::vector<std::int64_t>{12, 11}));
+  EXPECT_EQ(part.src_ids, (std::vector<std::int32_t>{9, 3, 6, 3}));
+  EXPECT_EQ(part.tgt_ids, (std::vector<std::int32_t>{4, 3, 4, 4, 3}));
+  EXPECT_GT(c->index_bytes(), 0);
+}
+
+TEST(Corpus, OffsetsAcrossIndexBlocks) {
+  // More than 256 sentences, so offsets come from the block index.
+  TempDir dir("blocks");
+  ShardPairs p;
+  for (int i = 0; i < 700; ++i) {
+    std::vector<std::int32_t> s(static_cast<std::size_t>(1 + i % 7), 4 + i % 5), t(static_cast<std::size_t>(1 + i % 3), 5);
+    s.back() = 3;
+    t.back() = 3;
+    p.Add(i, s, t);
+  }
+  p.SortForBatching();
+  WriteCorpusDir(dir.path(), p);
+  // The manifest's token counts must match: rewrite them.
+  Manifest m = ReadManifest(dir.path());
+  m.sentences = 700;
+  m.src_tokens = static_cast<std::int64_t>(p.src_ids.size());
+  m.tgt_tokens = static_cast<std::int64_t>(p.tgt_ids.size());
+  m.shards[0].sentences = 700;
+  m.shards[0].src_tokens = m.src_tokens;
+  m.shards[0].tgt_tokens = m.tgt_tokens;
+  WriteManifest(dir.path(), m);
+  const auto c = Corpus::Open(dir.path());
+  std::size_t s_at = 0;
+  for (std::int64_t first : {0, 255, 256, 257, 511, 512, 699}) {
+    s_at = 0;
+    for (std::int64_t i = 0; i < first; ++i) s_at += static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(i)]);
+    const ShardPairs r = c->Read(0, first, 1);
+    ASSERT_EQ(r.src_ids.size(), static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(first)]));
+    EXPECT_TRUE(std::equal(r.src_ids.begin(), r.src_ids.end(), p.src_ids.begin() + static_cast<std::ptrdiff_t>(s_at)))
+        << first;
+    EXPECT_EQ(r.line[0], p.line[static_cast<std::size_t>(first)]);
+  }
+}
+
+TEST(Corpus, RefusesDamagedOrMixedDirectories) {
+  TempDir dir("damaged");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  const Manifest m = WriteCorpusDir(dir.path(), p);
+  const std::string shard = dir / "shard-00000-00000.h5";
+  const std::string manifest = dir / "manifest.yaml";
+
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir / "nowhere"); }),
+                       "'" + (dir / "nowhere") + "' is not a preprocessed corpus: no such directory"));
+  // A newer format version.
+  {
+    Manifest newer = m;
+    newer.format_version = 2;
+    testing::WriteText(manifest, ManifestToYaml(newer));
+    EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
+                         "'" + manifest + "': expected corpus format version 1, found 2"));
+  }
+  // A shard of another corpus (other vocabulary hash).
+  {
+    Manifest other = m;
+    other.src_vocab = other.tgt_vocab = Vocab::FromWords({"x"}, "other");
+    testing::WriteText(manifest, ManifestToYaml(other));
+    EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
+                         "the shard belongs to another corpus"));
+  }
+  // A truncated shard, a damaged shard, a missing shard.
+  testing::WriteText(manifest, ManifestToYaml(m));
+  std::ifstream in(shard, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  testing::WriteText(shard, bytes.substr(0, bytes.size() - 10));
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
+                       "expected " + std::to_string(bytes.size()) +
+                           " bytes as recorded in '" + manifest + "', found " +
+                           std::to_string(bytes.size() - 10)));
+  std::string flipped = bytes;
+  flipped[flipped.size() - 5] = static_cast<char>(flipped[flipped.size() - 5] ^ 0x5A);
+  testing::WriteText(shard, flipped);
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path(), true); }), "(the shard is damaged)"));
+  std::filesystem::remove(shard);
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
+                       "'" + shard + "': shard listed in '" + manifest + "' cannot be read"));
+  // A manifest with a missing key.
+  testing::WriteText(manifest, "format: rnnsearch-corpus\nformat_version: 1\n");
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
+                       "'" + manifest + "': missing key 'created_by'"));
+}
+
+}  // namespace
+}  // namespace rnnsearch
