@@ -20,8 +20,8 @@
 // output is reversed back into the bwd half of h. Each run keeps its
 // workspace for the backward primitive (created with the forward
 // descriptor as hint). Every primitive and buffer is created in the
-// constructor for one (B, Tx, in, He); Forward and Backward allocate
-// nothing.
+// constructor for one (B, Tx, in, He) (callers keep one object per batch
+// shape); Forward and Backward allocate no buffers.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +37,10 @@ namespace rnnsearch::ops {
 class EncoderLayer {
  public:
   EncoderLayer(Context& ctx, CellType cell, int batch, int max_len, int input, int hidden);
+  // Copies would share oneDNN buffers; moving is fine.
+  EncoderLayer(const EncoderLayer&) = delete;
+  EncoderLayer& operator=(const EncoderLayer&) = delete;
+  EncoderLayer(EncoderLayer&&) = default;
 
   // h: [Tx, B, 2He]; x: [Tx, B, in]; lengths: [B].
   void Forward(float* h, const float* x, const std::int32_t* lengths, const RnnParams& fwd,
