@@ -30,6 +30,19 @@ int AttentionKeyDim(AttentionKind kind, const AttentionDims& d) {
   return 0;
 }
 
+double Attention::ForwardBackwardFlops(AttentionKind kind, const AttentionDims& d) {
+  const double Ty = d.steps, Tx = d.src_len, B = d.batch, C = d.ctx_dim, Hd = d.dec_dim;
+  const double A = d.att_dim, D = AttentionKeyDim(kind, d);
+  double keys = 0, per_row = 2 * Tx * D + 2 * Tx * C;
+  if (kind == AttentionKind::kAdditive) {
+    keys = 2 * Tx * B * C * A;
+    per_row = 2 * Hd * A + 2 * Tx * A + 2 * Tx * C;
+  } else if (kind == AttentionKind::kGeneral) {
+    keys = 2 * Tx * B * C * Hd;
+  }
+  return 3 * (keys + Ty * B * per_row);
+}
+
 Attention::Attention(Context& ctx, AttentionKind kind, const AttentionDims& dims)
     : kind_(kind), d_(dims), key_dim_(AttentionKeyDim(kind, dims)) {
   const std::int64_t Ty = d_.steps, Tx = d_.src_len, B = d_.batch;
@@ -76,8 +89,11 @@ void Attention::ForwardStep(int i, float* contexts, float* alphas, const float* 
   const float* s = states + Size(i, B, Hd);
   float* alpha = alphas + Size(i, B, Tx);
   float* ctx = contexts + Size(i, B, C);
-  const float* q = kind_ == AttentionKind::kAdditive ? query_.data() + Size(i, B, A) : nullptr;
-  if (q != nullptr) query_mm_.Run(query_.data() + Size(i, B, A), s, p.W_a, p.b_a);
+  float* q = nullptr;  // [B, A] W_a s_i + b_a, kept for the backward
+  if (kind_ == AttentionKind::kAdditive) {
+    q = query_.data() + Size(i, B, A);
+    query_mm_.Run(q, s, p.W_a, p.b_a);
+  }
   const float* keys = kind_ == AttentionKind::kDot ? H : keys_.data();
   const std::int64_t key_stride = static_cast<std::int64_t>(B) * D;
   const std::int64_t h_stride = static_cast<std::int64_t>(B) * C;
@@ -85,6 +101,7 @@ void Attention::ForwardStep(int i, float* contexts, float* alphas, const float* 
 #pragma omp parallel for schedule(dynamic, 1)
   for (int b = 0; b < B; ++b) {
     const int len = lengths[b];
+    assert(len >= 1 && len <= Tx);
     float* e = alpha + Size(b, Tx);
     if (kind == AttentionKind::kAdditive) {
       k::AdditiveEnergies(e, q + Size(b, A), keys + Size(b, D), key_stride, len, p.v_a, A);
@@ -118,6 +135,7 @@ void Attention::BackwardStep(int i, float* d_states, float* dH, const float* d_c
 #pragma omp parallel for schedule(dynamic, 1)
   for (int b = 0; b < B; ++b) {
     const int len = lengths[b];
+    assert(len >= 1 && len <= Tx);
     float* de = d_alpha_.data() + Size(b, Tx);
     k::ContextSoftmaxBackward(de, dH + Size(b, C), alpha + Size(b, Tx), d_ctx + Size(b, C),
                               H + Size(b, C), h_stride, len, C);

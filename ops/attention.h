@@ -104,6 +104,14 @@ class Attention {
   void BackwardBatch(float* dH, const AttentionGrads& g, const float* states, const float* H,
                      const AttentionParams& p);
 
+  // Floating-point operations of one batch's Forward + Backward, counted as
+  // ../shared/peers/pytorch_rnnsearch.py counts them (3 x the forward;
+  // multiply-add = 2): the keys once per batch (2 Tx B 2He A, general
+  // 2 Tx B 2He Hd, dot none) and per step and sentence the query W_a s
+  // (2 Hd A, additive only), the scores (2 Tx A; general, dot 2 Tx key_dim)
+  // and the context (2 Tx 2He).
+  static double ForwardBackwardFlops(AttentionKind kind, const AttentionDims& dims);
+
  private:
   AttentionKind kind_;
   AttentionDims d_;

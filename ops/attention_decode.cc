@@ -55,6 +55,7 @@ void AttentionDecode::Step(float* contexts, float* alphas, const float* s, const
     const int b = src_of != nullptr ? src_of[h] : h;
     assert(b >= 0 && b < B);
     const int len = lengths[b];
+    assert(len >= 1 && len <= Tx);
     float* e = alphas + static_cast<std::int64_t>(h) * Tx;
     const float* kb = keys + static_cast<std::int64_t>(b) * D;
     if (kind == AttentionKind::kAdditive) {

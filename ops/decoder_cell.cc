@@ -18,6 +18,11 @@ std::size_t Size(std::int64_t a, std::int64_t b, std::int64_t c = 1) {
 
 }  // namespace
 
+double DecoderCell::ForwardBackwardFlops(CellType cell, const DecoderCellDims& d) {
+  const double G = GateCount(cell) * static_cast<double>(d.dec_dim);
+  return 3 * 2.0 * d.steps * d.batch * G * (d.emb_dim + d.ctx_dim + d.dec_dim);
+}
+
 DecoderCell::DecoderCell(Context& ctx, CellType cell, const DecoderCellDims& dims)
     : cell_(cell), d_(dims), gates_(GateCount(cell) * dims.dec_dim) {
   const std::int64_t Ty = d_.steps, B = d_.batch, E = d_.emb_dim, C = d_.ctx_dim;

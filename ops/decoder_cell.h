@@ -66,6 +66,12 @@ class DecoderCell {
   void BackwardBatch(float* d_y_emb, const RnnGrads& g, const float* y_emb, const float* states,
                      const float* contexts, const RnnParams& p);
 
+  // Floating-point operations of one batch's Forward + Backward: the
+  // products only, 3 x the forward's 2 Ty B G*Hd (E + 2He + Hd) (the
+  // backward's data and weight gradients are twice the forward), as
+  // ../shared/peers/pytorch_rnnsearch.py counts them.
+  static double ForwardBackwardFlops(CellType cell, const DecoderCellDims& dims);
+
  private:
   CellType cell_;
   DecoderCellDims d_;
