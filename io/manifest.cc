@@ -1,7 +1,5 @@
 #include "io/manifest.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -13,6 +11,7 @@
 
 #include "common/error.h"
 #include "io/checksum.h"
+#include "io/file_write.h"
 
 namespace rnnsearch {
 namespace {
@@ -210,25 +209,10 @@ Manifest ManifestFromYaml(const std::string& text, const std::string& path) {
 }
 
 void WriteManifest(const std::string& dir, const Manifest& m) {
-  const std::string text = ManifestToYaml(m);
   const std::string path = dir + "/" + kManifestName;
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw UserError("cannot create '" + tmp + "': " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      throw UserError("cannot write '" + tmp + "': " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    throw UserError("cannot write '" + tmp + "': " + std::strerror(errno));
-  }
+  std::filesystem::remove(tmp);
+  WriteFileDurably(tmp, ManifestToYaml(m));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     throw UserError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
   }

@@ -1,11 +1,13 @@
 #include "io/shard.h"
 
+#include <zlib.h>
+
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
 
 #include "common/error.h"
 #include "io/checksum.h"
+#include "io/file_write.h"
 
 namespace rnnsearch {
 namespace {
@@ -79,8 +81,12 @@ void ShardPairs::SortForBatching() {
 ShardSummary WriteShard(const std::string& path, const ShardPairs& pairs, const ShardMeta& meta) {
   SilenceHdf5Errors();
   const std::string what = "cannot write the shard '" + path + "'";
-  H5Id fcpl(H5Check(H5Pcreate(H5P_FILE_CREATE), what), H5Pclose);
-  H5Id file(H5Check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), H5P_DEFAULT), what),
+  // The file is built in memory (HDF5's core driver) and written in one
+  // piece: a failed write (a full disk) is then an ordinary error, where a
+  // failed flush inside HDF5 would leave a file it cannot close.
+  H5Id fapl(H5Check(H5Pcreate(H5P_FILE_ACCESS), what), H5Pclose);
+  H5Check(H5Pset_fapl_core(fapl.get(), std::size_t{4} << 20, /*backing_store=*/false), what);
+  H5Id file(H5Check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), what),
             H5Fclose);
   const hid_t root = file.get();
   WriteStringAttr(root, "format", "rnnsearch-shard", path);
@@ -121,11 +127,16 @@ ShardSummary WriteShard(const std::string& path, const ShardPairs& pairs, const 
     WriteDataset1D(group.get(), "lengths", SmallestUnsignedType(longest), H5T_NATIVE_INT32,
                    lens.data(), n, kChunk, path);
   }
-  if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0 || !file.Close()) H5Check(-1, what);
-  summary.crc32 = FileCrc32(path);
-  std::error_code ec;
-  summary.bytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
-  if (ec) throw UserError(what + ": " + ec.message());
+  H5Check(H5Fflush(root, H5F_SCOPE_GLOBAL), what);
+  const ssize_t size = H5Fget_file_image(root, nullptr, 0);
+  H5Check(size, what);
+  std::string image(static_cast<std::size_t>(size), '\0');
+  H5Check(H5Fget_file_image(root, image.data(), image.size()), what);
+  if (!file.Close()) H5Check(-1, what);
+  WriteFileDurably(path, image);
+  summary.bytes = static_cast<std::int64_t>(image.size());
+  summary.crc32 = static_cast<std::uint32_t>(
+      crc32_z(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(image.data()), image.size()));
   return summary;
 }
 

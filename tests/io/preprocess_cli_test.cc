@@ -1,0 +1,111 @@
+// `rnnsearch preprocess` and `rnnsearch inspect` as users run them: the
+// printed summary, the shorthand options, mpiexec (printed once), a full
+// disk (simulated with a file size limit) leaving nothing behind, and
+// errors with their exit status.
+#include <gtest/gtest.h>
+
+#include "tests/io/io_fixture.h"
+#include "tests/launch/run_process.h"
+
+namespace rnnsearch {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Contains;
+using testing::Mpiexec;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kBin = RNNSEARCH_BINARY;
+
+class PreprocessCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto [src, tgt] = testing::MakePairs(3000, 41, 25);
+    testing::WriteText(dir_ / "s.txt", testing::JoinLines(src));
+    testing::WriteGzip(dir_ / "t.gz", testing::JoinLines(tgt));
+  }
+  std::string Args(const std::string& out) const {
+    return " preprocess --src " + (dir_ / "s.txt") + " --tgt " + (dir_ / "t.gz") + " --out " +
+           (dir_ / out) + " --tokenizer whitespace";
+  }
+  std::vector<std::string> Listing() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_.path())) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  TempDir dir_{"cli"};
+};
+
+TEST_F(PreprocessCli, PrintsTheSummaryAndInspectShowsThePadding) {
+  ProcessResult r = RunProcess(kBin + Args("c") + " --max-len 20 --shard-sentences 1000");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "corpus " + (dir_ / "c"))) << r.out;
+  EXPECT_TRUE(Contains(r.out, "3,000 line pairs read")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "too long (> 20 subwords)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "length histogram")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "in 3 shards")) << r.out;  // 1000 pairs per shard at most
+
+  r = RunProcess(kBin + " inspect " + (dir_ / "c") + " --set data.batch_tokens=500 --verify");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "batching (data.batch_tokens 500, data.batch_sentences 0), epoch 0"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "padding efficiency ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "checksums: all 3 shards match")) << r.out;
+
+  // The validation set with the training vocabulary.
+  r = RunProcess(kBin + " preprocess --src " + (dir_ / "s.txt") + " --tgt " + (dir_ / "t.gz") +
+                 " --out " + (dir_ / "v") + " --vocab-from " + (dir_ / "c"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "from the corpus " + (dir_ / "c"))) << r.out;
+}
+
+TEST_F(PreprocessCli, UnderMpiexecPrintsOnce) {
+  const ProcessResult r = RunProcess(Mpiexec(2) + kBin + Args("c"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto first = r.out.find("line pairs read");
+  ASSERT_NE(first, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("line pairs read", first + 1), std::string::npos) << r.out;
+  EXPECT_TRUE(Contains(r.out, "on 2 ranks")) << r.out;
+}
+
+TEST_F(PreprocessCli, AFullDiskLeavesNothingBehind) {
+  // A 32 KiB file size limit (sh counts 512-byte blocks): the first shard
+  // cannot be written. With SIGXFSZ ignored, write() fails with EFBIG like
+  // it fails with ENOSPC on a full disk.
+  const ProcessResult r =
+      RunProcess("trap '' XFSZ; ulimit -f 64; " + kBin + Args("c"));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_TRUE(Contains(r.err, "cannot write")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "File too large")) << r.err;
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"s.txt", "t.gz"}));
+}
+
+TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
+  testing::WriteText(dir_ / "short.txt", "a\nb\n");
+  const ProcessResult r = RunProcess("timeout 60 " + Mpiexec(3) + kBin + " preprocess --src " +
+                                     (dir_ / "s.txt") + " --tgt " + (dir_ / "short.txt") +
+                                     " --out " + (dir_ / "c"));
+  EXPECT_EQ(r.status, 1) << r.err;
+  const std::string needle = "' has 3000 lines and '" + (dir_ / "short.txt") + "' has 2 lines";
+  const auto first = r.err.find(needle);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(needle, first + 1), std::string::npos) << "printed more than once";
+  EXPECT_EQ(Listing(), (std::vector<std::string>{"s.txt", "short.txt", "t.gz"}));
+
+  const ProcessResult usage = RunProcess(kBin + " preprocess --src x");
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_TRUE(Contains(usage.err, "--src, --tgt and --out are required")) << usage.err;
+  const ProcessResult bad = RunProcess(kBin + Args("c") + " --vocab-size lots");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_TRUE(Contains(bad.err, "data.vocab_size: expected an integer, found 'lots'")) << bad.err;
+  const ProcessResult help = RunProcess(kBin + " preprocess --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_TRUE(Contains(help.out, "--skip-invalid-utf8")) << help.out;
+  EXPECT_TRUE(Contains(help.out, "data.tokenizer = sentencepiece")) << help.out;
+}
+
+}  // namespace
+}  // namespace rnnsearch
