@@ -25,5 +25,6 @@ std::string JsonString(const std::string& s);
 
 // Each bench target: parses its own options from `args`.
 int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);
+int BenchIo(const std::vector<std::string>& args, CommandEnv& env);
 
 }  // namespace rnnsearch

@@ -19,6 +19,8 @@ const std::vector<BenchTarget>& Targets() {
   static const std::vector<BenchTarget> targets = {
       {"matmul", "f32 GFLOP/s of a large square oneDNN matmul (the baseline of the ratios)",
        &BenchMatmul},
+      {"io", "preprocess time vs spm_encode, reader token rate, padding efficiency (Multi30k)",
+       &BenchIo},
   };
   return targets;
 }
