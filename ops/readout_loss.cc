@@ -3,40 +3,16 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cassert>
 #include <cmath>
 #include <limits>
 #include <new>
 
+#include "ops/vec_math.h"
+
 namespace rnnsearch::ops {
 
 namespace {
-
-// exp(x) for x <= 0 (the softmax's l - max): Cephes' expf, range reduction
-// x = n ln2 + r with |r| <= ln2 / 2 and a degree-6 polynomial, relative
-// error about 2 ulp. x is clamped at -87 (exp(-87) ~ 1.6e-38, negligible in
-// a sum that contains exp(0) = 1). Plain arithmetic and bit casts, so that
-// `omp simd` loops vectorise it (std::exp would be a scalar call).
-inline float ExpNonPositive(float x) {
-  x = std::max(x, -87.0f);
-  // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n, which then
-  // sits in the low mantissa bits of t.
-  constexpr float kShift = 12582912.0f;
-  const float t = std::fma(x, 1.44269504088896341f, kShift);
-  const float n = t - kShift;
-  float r = std::fma(n, -0.693359375f, x);
-  r = std::fma(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = std::fma(p, r, 1.3981999507e-3f);
-  p = std::fma(p, r, 8.3334519073e-3f);
-  p = std::fma(p, r, 4.1665795894e-2f);
-  p = std::fma(p, r, 1.6666665459e-1f);
-  p = std::fma(p, r, 5.0000001201e-1f);
-  p = std::fma(p * r, r, r + 1.0f);
-  const std::int32_t n_int = std::bit_cast<std::int32_t>(t) - std::bit_cast<std::int32_t>(kShift);
-  return p * std::bit_cast<float>((n_int + 127) << 23);
-}
 
 // A 64-byte aligned array of n T's.
 template <class T, class Buffer>
@@ -138,7 +114,7 @@ void ReadoutLoss::SoftmaxGradient(const std::int32_t* target, float eps, std::in
 #pragma omp simd reduction(+ : sum_e, sum_d)
       for (std::int64_t k = 0; k < V; ++k) {
         const float d = l[k] - mx;
-        const float e = ExpNonPositive(d);
+        const float e = VecExp(d);
         l[k] = e;
         sum_e += e;
         sum_d += d;
@@ -204,7 +180,7 @@ void ReadoutLoss::LogProbs(float* out, const float* s, const float* c, const flo
     for (std::int64_t k = 0; k < V; ++k) mx = std::max(mx, l[k]);
     float sum_e = 0;
 #pragma omp simd reduction(+ : sum_e)
-    for (std::int64_t k = 0; k < V; ++k) sum_e += ExpNonPositive(l[k] - mx);
+    for (std::int64_t k = 0; k < V; ++k) sum_e += VecExp(l[k] - mx);
     const float lse = mx + std::log(sum_e);
 #pragma omp simd
     for (std::int64_t k = 0; k < V; ++k) l[k] -= lse;

@@ -24,8 +24,8 @@
 //
 // All matmuls are oneDNN (ops::Affine, runtime row count, sum post-ops to
 // accumulate, tanh as a post-op); the softmax pass is an OpenMP loop over
-// rows with vectorised exp. Results are deterministic for a given thread
-// count.
+// rows with a vectorised exp (ops/vec_math.h). Results are deterministic
+// for a given thread count.
 #pragma once
 
 #include <cstdint>
