@@ -64,17 +64,17 @@ void WriteIntAttr(hid_t obj, const char* name, std::int64_t value, const std::st
 
 void WriteStringAttr(hid_t obj, const char* name, const std::string& value,
                      const std::string& file) {
+  // Variable-length UTF-8: h5py reads it as str, h5dump prints it.
   const std::string what = "cannot write attribute '" + std::string(name) + "' of '" + file + "'";
   H5Id type(H5Check(H5Tcopy(H5T_C_S1), what), H5Tclose);
-  H5Check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), what);
-  H5Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), what);
+  H5Check(H5Tset_size(type.get(), H5T_VARIABLE), what);
   H5Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
   H5Id space(H5Check(H5Screate(H5S_SCALAR), what), H5Sclose);
   H5Id attr(H5Check(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                     what),
             H5Aclose);
-  std::string padded = value.empty() ? std::string(1, '\0') : value;
-  H5Check(H5Awrite(attr.get(), type.get(), padded.data()), what);
+  const char* data = value.c_str();
+  H5Check(H5Awrite(attr.get(), type.get(), &data), what);
 }
 
 std::int64_t ReadIntAttr(hid_t obj, const char* name, const std::string& file) {
@@ -89,8 +89,16 @@ std::string ReadStringAttr(hid_t obj, const char* name, const std::string& file)
   const std::string what = "'" + file + "': cannot read the string attribute '" + name + "'";
   H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
   H5Id type(H5Check(H5Aget_type(attr.get()), what), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
-    throw UserError(what + ": expected a fixed-length string");
+  if (H5Tget_class(type.get()) != H5T_STRING) throw UserError(what + ": expected a string");
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Id mem(H5Check(H5Tcopy(H5T_C_S1), what), H5Tclose);
+    H5Check(H5Tset_size(mem.get(), H5T_VARIABLE), what);
+    H5Check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), what);
+    char* data = nullptr;
+    H5Check(H5Aread(attr.get(), mem.get(), &data), what);
+    std::string value = data != nullptr ? data : "";
+    H5free_memory(data);
+    return value;
   }
   const std::size_t size = H5Tget_size(type.get());
   std::string value(size, '\0');

@@ -55,6 +55,16 @@ TEST_F(PreprocessCli, PrintsTheSummaryAndInspectShowsThePadding) {
   EXPECT_TRUE(Contains(r.out, "padding efficiency ")) << r.out;
   EXPECT_TRUE(Contains(r.out, "checksums: all 3 shards match")) << r.out;
 
+  // Shards are plain HDF5: h5dump (hdf5-tools) shows the documented layout.
+  r = RunProcess("h5dump -p -H -A " + (dir_ / "c/shard-00000-00000.h5"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* want : {"DATASET \"line\"", "GROUP \"src\"", "GROUP \"tgt\"",
+                           "DATASET \"ids\"", "DATASET \"offsets\"", "DATASET \"lengths\"",
+                           "\"rnnsearch-shard\"", "H5T_STD_U8LE", "CHECKSUM FLETCHER32",
+                           "COMPRESSION DEFLATE", "PREPROCESSING SHUFFLE"}) {
+    EXPECT_TRUE(Contains(r.out, want)) << want << "\n" << r.out;
+  }
+
   // The validation set with the training vocabulary.
   r = RunProcess(kBin + " preprocess --src " + (dir_ / "s.txt") + " --tgt " + (dir_ / "t.gz") +
                  " --out " + (dir_ / "v") + " --vocab-from " + (dir_ / "c"));
