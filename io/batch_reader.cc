@@ -39,6 +39,9 @@ BatchReader::BatchReader(std::shared_ptr<const Corpus> corpus, const BatchReader
     throw UserError("batch reader: rank " + std::to_string(options_.rank) + " of " +
                     std::to_string(options_.world_size) + " is not a valid rank");
   }
+  if (corpus_->sentences() == 0) {
+    throw UserError("'" + corpus_->dir() + "' holds no sentence pairs: nothing to read");
+  }
   options_.prefetch = std::max(1, options_.prefetch);
   if (start.epoch < 0 || start.batch < 0) {
     throw UserError("data position (epoch " + std::to_string(start.epoch) + ", batch " +
