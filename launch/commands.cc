@@ -11,14 +11,14 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
+      {"preprocess", "text corpora -> length-sorted HDF5 shards and a manifest (docs/io.md)",
+       &RunPreprocess},
+      {"inspect", "summary of a preprocessed corpus and its padding efficiency", &RunInspect},
       {"train", "check and print the effective training config (the training loop is not in "
                 "this build yet)",
        &RunTrain},
       {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
        &RunBench},
-      {"preprocess", "text corpora -> length-sorted HDF5 shards and a manifest (docs/io.md)",
-       &RunPreprocess},
-      {"inspect", "summary of a preprocessed corpus and its padding efficiency", &RunInspect},
   };
   return commands;
 }
