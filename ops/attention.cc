@@ -98,7 +98,7 @@ void Attention::ForwardStep(int i, float* contexts, float* alphas, const float* 
   const std::int64_t key_stride = static_cast<std::int64_t>(B) * D;
   const std::int64_t h_stride = static_cast<std::int64_t>(B) * C;
   const AttentionKind kind = kind_;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(static)
   for (int b = 0; b < B; ++b) {
     const int len = lengths[b];
     assert(len >= 1 && len <= Tx);
@@ -132,7 +132,7 @@ void Attention::BackwardStep(int i, float* d_states, float* dH, const float* d_c
   const std::int64_t key_stride = static_cast<std::int64_t>(B) * D;
   const std::int64_t h_stride = static_cast<std::int64_t>(B) * C;
   const AttentionKind kind = kind_;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(static)
   for (int b = 0; b < B; ++b) {
     const int len = lengths[b];
     assert(len >= 1 && len <= Tx);

@@ -50,7 +50,7 @@ void AttentionDecode::Step(float* contexts, float* alphas, const float* s, const
   const std::int64_t h_stride = static_cast<std::int64_t>(B) * C;
   const AttentionKind kind = kind_;
   const float* q = query_.data();
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(static)
   for (int h = 0; h < n; ++h) {
     const int b = src_of != nullptr ? src_of[h] : h;
     assert(b >= 0 && b < B);
