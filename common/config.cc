@@ -242,6 +242,10 @@ void Validate(const Config& config, const ConfigOrigins& origins) {
                       "found readout_dim " + std::to_string(m.readout_dim) + " and emb_dim " +
                       std::to_string(m.emb_dim));
   }
+  if (config.train.lr_schedule == "inverse_sqrt" && config.train.warmup_steps == 0) {
+    throw ConfigError(origin("train.warmup_steps") + ": train.warmup_steps: the inverse_sqrt " +
+                      "schedule (train.lr_schedule) needs at least 1 warm-up step, found 0");
+  }
   const DataConfig& d = config.data;
   if (d.batch_tokens == 0 && d.batch_sentences == 0) {
     throw ConfigError(origin("data.batch_tokens") +

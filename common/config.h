@@ -63,6 +63,20 @@ namespace rnnsearch {
 #define RNNSEARCH_TRAIN_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
   CHOICE(optimizer, "adam", "adam|sgd", "optimizer")                                            \
   REAL(lr, 0.0005, 1e-12, 1000.0, "learning rate")                                              \
+  REAL(adam_beta1, 0.9, 0.0, 0.999999, "Adam: decay rate of the mean of the gradients")         \
+  REAL(adam_beta2, 0.999, 0.0, 0.999999999, "Adam: decay rate of the mean of squared gradients") \
+  CHOICE(lr_schedule, "constant", "constant|inverse_sqrt|plateau",                              \
+         "learning rate over time: constant, inverse square root of the step after the warm-up, " \
+         "or decayed when validation stalls")                                                   \
+  INT(warmup_steps, 0, 0, 1000000000000,                                                        \
+      "steps of linear warm-up from 0 to train.lr (inverse_sqrt needs at least 1)")             \
+  REAL(lr_decay, 0.5, 1e-6, 1.0, "plateau: factor on the learning rate when validation stalls")  \
+  INT(lr_patience, 3, 1, 1000000, "plateau: validations without improvement before a decay")    \
+  REAL(min_lr, 1e-6, 0.0, 1000.0, "plateau: the learning rate is never decayed below this")     \
+  INT(accumulate, 1, 1, 1000000,                                                                \
+      "batches whose summed gradients make one optimizer step (divided by their target tokens)") \
+  REAL(ema_decay, 0.0, 0.0, 0.999999999,                                                        \
+       "decay of a moving average of the parameters, used for validation and saved (0: off)")   \
   INT(max_steps, 0, 0, 1000000000000, "stop after this many optimizer steps (0: no limit)")     \
   INT(max_epochs, 10, 0, 1000000, "stop after this many epochs (0: no limit)")                  \
   INT(seed, 1234, 0, 4294967295, "seed of initialisation, shuffling and dropout")               \
