@@ -48,6 +48,7 @@ ReadoutLoss::ReadoutLoss(Context& ctx, const ReadoutShape& shape)
          s.vocab >= 1);
   t_ = Allocate<float, Buffer<float>>(s.max_rows * s.readout);
   if (s.training) {
+    t_drop_ = Allocate<float, Buffer<float>>(s.max_rows * s.readout);
     dt_ = Allocate<float, Buffer<float>>(s.max_rows * s.readout);
     logits_ = Allocate<float, Buffer<float>>(s.max_rows * s.vocab);
     db_v_ = Allocate<float, Buffer<float>>(threads_ * s.vocab);
@@ -65,10 +66,18 @@ void ReadoutLoss::ReadoutForward(const float* s, const float* c, const float* yp
 
 TokenLoss ReadoutLoss::Forward(const float* s, const float* c, const float* yprev,
                                const std::int32_t* target, const ReadoutParams& p,
-                               float label_smoothing, std::int64_t rows) {
+                               float label_smoothing, std::int64_t rows, const float* dropout) {
   assert(shape_.training && rows >= 0 && rows <= shape_.max_rows);
   ReadoutForward(s, c, yprev, p, rows);
-  output_.Forward(logits_.get(), t_.get(), p.w_v, p.b_v, rows);
+  dropped_ = dropout != nullptr;
+  if (dropped_) {
+    const float* t = t_.get();
+    float* td = t_drop_.get();
+    const std::int64_t n = rows * shape_.readout;
+#pragma omp parallel for simd schedule(static) num_threads(threads_)
+    for (std::int64_t i = 0; i < n; ++i) td[i] = t[i] * dropout[i];
+  }
+  output_.Forward(logits_.get(), dropped_ ? t_drop_.get() : t_.get(), p.w_v, p.b_v, rows);
   SoftmaxGradient(target, label_smoothing, rows);
   rows_ = rows;
   has_state_ = true;
@@ -137,8 +146,9 @@ void ReadoutLoss::SoftmaxGradient(const std::int32_t* target, float eps, std::in
 
 void ReadoutLoss::Backward(const ReadoutGrads& g, float* ds, float* dc, float* dyprev,
                            const float* s, const float* c, const float* yprev,
-                           const ReadoutParams& p, float grad_scale) {
+                           const ReadoutParams& p, float grad_scale, const float* dropout) {
   assert(has_state_);
+  assert(dropped_ == (dropout != nullptr));
   const ReadoutShape& sh = shape_;
   const std::int64_t rows = rows_;
   const std::int64_t V = sh.vocab;
@@ -146,8 +156,9 @@ void ReadoutLoss::Backward(const ReadoutGrads& g, float* ds, float* dc, float* d
   const float* t = t_.get();
   const std::int64_t nt = rows * sh.readout;
   std::fill(dt, dt + nt, 0.0f);
-  // dW_v += scale dlogits^T t; dt = scale dlogits W_v.
-  output_.Backward(dt, g.w_v, nullptr, logits_.get(), t, p.w_v, rows, grad_scale);
+  // dW_v += scale dlogits^T t'; dt' = scale dlogits W_v.
+  output_.Backward(dt, g.w_v, nullptr, logits_.get(), dropped_ ? t_drop_.get() : t, p.w_v, rows,
+                   grad_scale);
   // db_v += scale * (sum of the per-thread column sums, in thread order).
   const float* db_v = db_v_.get();
 #pragma omp parallel for simd schedule(static) num_threads(threads_)
@@ -156,9 +167,14 @@ void ReadoutLoss::Backward(const ReadoutGrads& g, float* ds, float* dc, float* d
     for (int th = 0; th < threads_; ++th) sum += db_v[th * V + k];
     g.b_v[k] += grad_scale * sum;
   }
-  // Through the tanh: dpre = dt (1 - t^2), in place.
+  // Through the dropout and the tanh: dpre = dt' mask (1 - t^2), in place.
+  if (dropout != nullptr) {
 #pragma omp parallel for simd schedule(static) num_threads(threads_)
-  for (std::int64_t i = 0; i < nt; ++i) dt[i] *= 1.0f - t[i] * t[i];
+    for (std::int64_t i = 0; i < nt; ++i) dt[i] *= dropout[i] * (1.0f - t[i] * t[i]);
+  } else {
+#pragma omp parallel for simd schedule(static) num_threads(threads_)
+    for (std::int64_t i = 0; i < nt; ++i) dt[i] *= 1.0f - t[i] * t[i];
+  }
   read_s_.Backward(ds, g.w_o, g.b_o, dt, s, p.w_o, rows);
   read_c_.Backward(dc, g.w_o + sh.dec, nullptr, dt, c, p.w_o + sh.dec, rows);
   read_y_.Backward(dyprev, g.w_o + sh.dec + sh.ctx, nullptr, dt, yprev, p.w_o + sh.dec + sh.ctx,

@@ -3,7 +3,8 @@
 // rows at once. Reference twin: ops/readout_loss_ref.h.
 //
 //   t      = tanh(W_o [s ; c ; y~prev] + b_o)     t: [N, O]
-//   logits = W_v t + b_v                          logits: [N, Vt]
+//   t'     = t * mask (optional dropout)           mask: [N, O], 0 or 1 / (1 - p)
+//   logits = W_v t' + b_v                         logits: [N, Vt]
 //   loss_n = -sum_k q_k log softmax(logits_n)_k,  q = (1 - eps) onehot(y_n) + eps / Vt
 //
 // summed over the rows whose target id is not <pad> (0); pad rows give no
@@ -21,6 +22,11 @@
 // semantics) into oneDNN's output scale and ADDS every gradient. The
 // log-sum-exp subtracts each row's maximum, so large logits neither
 // overflow nor lose the loss.
+//
+// Dropout on t (MODEL.md's readout, train.dropout) is an optional mask of
+// multipliers the caller draws (inverted dropout: 0 for a dropped unit,
+// 1 / (1 - p) for a kept one); Backward must get the same mask. Without a
+// mask (nullptr) t' = t, as in evaluation and decoding.
 //
 // All matmuls are oneDNN (ops::Affine, runtime row count, sum post-ops to
 // accumulate, tanh as a post-op); the softmax pass is an OpenMP loop over
@@ -77,15 +83,19 @@ class ReadoutLoss {
 
   // s: [rows, Hd], c: [rows, 2He], yprev: [rows, E] (y~_{i-1}),
   // target: [rows] ids in [0, Vt), 0 = <pad>; rows <= max_rows;
-  // label_smoothing: eps in [0, 1). Keeps what Backward needs.
+  // label_smoothing: eps in [0, 1); dropout: [rows, O] multipliers of t
+  // or nullptr (none). Keeps what Backward needs.
   TokenLoss Forward(const float* s, const float* c, const float* yprev, const std::int32_t* target,
-                    const ReadoutParams& p, float label_smoothing, std::int64_t rows);
+                    const ReadoutParams& p, float label_smoothing, std::int64_t rows,
+                    const float* dropout = nullptr);
 
   // After Forward with the same inputs: adds grad_scale * d(loss sum) into
   // g and into ds: [rows, Hd], dc: [rows, 2He], dyprev: [rows, E] (each may
-  // be nullptr to skip it). May be called more than once.
+  // be nullptr to skip it). dropout: the mask given to Forward (or
+  // nullptr if it had none). May be called more than once.
   void Backward(const ReadoutGrads& g, float* ds, float* dc, float* dyprev, const float* s,
-                const float* c, const float* yprev, const ReadoutParams& p, float grad_scale);
+                const float* c, const float* yprev, const ReadoutParams& p, float grad_scale,
+                const float* dropout = nullptr);
 
   // Inference: out: [rows, Vt] = log softmax(logits) of each row, for
   // rows <= max_rows. Overwrites the state kept by Forward.
@@ -111,12 +121,14 @@ class ReadoutLoss {
   Affine read_y_;            // t  = tanh(t + yprev W_y^T)
   Affine output_;            // logits = t W_v^T + b_v
   Buffer<float> t_;          // [max_rows, O]
+  Buffer<float> t_drop_;     // [max_rows, O] (training): t * dropout mask
   Buffer<float> dt_;         // [max_rows, O] (training)
   Buffer<float> logits_;     // [max_rows, Vt] (training): the logits, then softmax - q
   Buffer<float> db_v_;       // [threads, Vt] (training): per-thread column sums of softmax - q
   Buffer<double> row_loss_;  // [max_rows] (training)
   std::int64_t rows_ = 0;    // of the last Forward
   bool has_state_ = false;   // Forward ran and LogProbs has not overwritten t_ since
+  bool dropped_ = false;     // the last Forward had a dropout mask
 };
 
 }  // namespace rnnsearch::ops

@@ -1,7 +1,8 @@
 // Naive reference of ops/readout_loss.h in plain loops, templated on the
 // scalar type T so tests can run it in double against finite differences:
 //   t      = tanh(W_o [s ; c ; y] + b_o)       W_o: [O, Hd + 2He + E]
-//   logits = W_v t + b_v                       W_v: [Vt, O]
+//   t'     = t * mask (dropout multipliers; mask == nullptr: t' = t)
+//   logits = W_v t' + b_v                      W_v: [Vt, O]
 //   loss   = sum over rows with target != 0 of -sum_k q_k log softmax(logits)_k,
 //            q = (1 - eps) onehot(target) + eps / Vt.
 #pragma once
@@ -26,11 +27,11 @@ struct ReadoutWeights {
   const T* b_v;  // [Vt]
 };
 
-// t: [rows, O] and logits: [rows, Vt] of the rows s: [rows, Hd],
-// c: [rows, 2He], y: [rows, E].
+// t: [rows, O] (before the dropout) and logits: [rows, Vt] of the rows
+// s: [rows, Hd], c: [rows, 2He], y: [rows, E]; mask: [rows, O] or nullptr.
 template <class T>
 void ReadoutLogits(std::vector<T>& t, std::vector<T>& logits, const T* s, const T* c, const T* y,
-                   const ReadoutWeights<T>& p, const ReadoutDims& d) {
+                   const ReadoutWeights<T>& p, const ReadoutDims& d, const float* mask = nullptr) {
   t.assign(static_cast<std::size_t>(d.rows * d.readout), T(0));
   logits.assign(static_cast<std::size_t>(d.rows * d.vocab), T(0));
   const std::int64_t K = d.in();
@@ -45,8 +46,10 @@ void ReadoutLogits(std::vector<T>& t, std::vector<T>& logits, const T* s, const 
     }
     for (std::int64_t v = 0; v < d.vocab; ++v) {
       T a = p.b_v[v];
-      for (std::int64_t o = 0; o < d.readout; ++o)
-        a += p.w_v[v * d.readout + o] * t[n * d.readout + o];
+      for (std::int64_t o = 0; o < d.readout; ++o) {
+        const T m = mask ? T(mask[n * d.readout + o]) : T(1);
+        a += p.w_v[v * d.readout + o] * t[n * d.readout + o] * m;
+      }
       logits[n * d.vocab + v] = a;
     }
   }
@@ -75,13 +78,14 @@ void ReadoutLogProbs(T* out, const T* s, const T* c, const T* y, const ReadoutWe
   std::copy(logits.begin(), logits.end(), out);
 }
 
-// The loss sum; *tokens = the number of rows with target != 0.
+// The loss sum; *tokens = the number of rows with target != 0; mask:
+// [rows, O] dropout multipliers of t, or nullptr.
 template <class T>
 T ReadoutLossForward(const T* s, const T* c, const T* y, const std::int32_t* target,
-                     const ReadoutWeights<T>& p, const ReadoutDims& d, T eps,
-                     std::int64_t* tokens) {
+                     const ReadoutWeights<T>& p, const ReadoutDims& d, T eps, std::int64_t* tokens,
+                     const float* mask = nullptr) {
   std::vector<T> t, logp;
-  ReadoutLogits(t, logp, s, c, y, p, d);
+  ReadoutLogits(t, logp, s, c, y, p, d, mask);
   LogSoftmaxRows(logp.data(), d.rows, d.vocab);
   T loss = 0;
   *tokens = 0;
@@ -97,13 +101,15 @@ T ReadoutLossForward(const T* s, const T* c, const T* y, const std::int32_t* tar
 }
 
 // Adds scale * the gradient of the loss sum into dw_o, db_o, dw_v, db_v
-// and into ds, dc, dy (each of the last three may be nullptr).
+// and into ds, dc, dy (each of the last three may be nullptr); mask: as
+// in ReadoutLossForward.
 template <class T>
 void ReadoutLossBackward(T* dw_o, T* db_o, T* dw_v, T* db_v, T* ds, T* dc, T* dy, const T* s,
                          const T* c, const T* y, const std::int32_t* target,
-                         const ReadoutWeights<T>& p, const ReadoutDims& d, T eps, T scale) {
+                         const ReadoutWeights<T>& p, const ReadoutDims& d, T eps, T scale,
+                         const float* mask = nullptr) {
   std::vector<T> t, g;
-  ReadoutLogits(t, g, s, c, y, p, d);
+  ReadoutLogits(t, g, s, c, y, p, d, mask);
   LogSoftmaxRows(g.data(), d.rows, d.vocab);
   const std::int64_t K = d.in();
   std::vector<T> dt(static_cast<std::size_t>(d.readout));
@@ -115,13 +121,15 @@ void ReadoutLossBackward(T* dw_o, T* db_o, T* dw_v, T* db_v, T* ds, T* dc, T* dy
       const T dl = scale * (std::exp(g[n * d.vocab + v]) - q);  // d loss / d logit
       db_v[v] += dl;
       for (std::int64_t o = 0; o < d.readout; ++o) {
-        dw_v[v * d.readout + o] += dl * t[n * d.readout + o];
+        const T m = mask ? T(mask[n * d.readout + o]) : T(1);
+        dw_v[v * d.readout + o] += dl * t[n * d.readout + o] * m;
         dt[o] += dl * p.w_v[v * d.readout + o];
       }
     }
     for (std::int64_t o = 0; o < d.readout; ++o) {
       const T tv = t[n * d.readout + o];
-      const T da = dt[o] * (T(1) - tv * tv);  // through the tanh
+      const T m = mask ? T(mask[n * d.readout + o]) : T(1);
+      const T da = dt[o] * m * (T(1) - tv * tv);  // through the dropout and the tanh
       db_o[o] += da;
       T* dw = dw_o + o * K;
       const T* w = p.w_o + o * K;

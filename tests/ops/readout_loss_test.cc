@@ -1,8 +1,9 @@
 // ops::ReadoutLoss against its reference twin on a padded time-major batch
 // (lengths 7, 4, 1; odd sizes), tied and untied output weights, label
-// smoothing 0 and 0.1; the reference's gradients against central finite
-// differences; that Backward adds; stability with large logits; and
-// run-to-run reproducibility.
+// smoothing 0 and 0.1, with and without a dropout mask on t; the
+// reference's gradients against central finite differences (with a mask
+// too); that Backward adds; stability with large logits; and run-to-run
+// reproducibility.
 #include "ops/readout_loss.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,16 @@ struct Case {
   double Tol() const { return SumTolerance(d.in() + d.readout + d.vocab + d.rows); }
 };
 
+// An inverted-dropout mask of rows x O multipliers: 0 with probability p,
+// else 1 / (1 - p).
+std::vector<float> DropoutMask(std::int64_t rows, std::int64_t readout, float p,
+                               std::uint32_t seed) {
+  const auto u = RandomVector<float>(static_cast<std::size_t>(rows * readout), seed);
+  std::vector<float> mask(u.size());
+  for (std::size_t i = 0; i < u.size(); ++i) mask[i] = (u[i] + 1) / 2 < p ? 0.0f : 1 / (1 - p);
+  return mask;
+}
+
 // Double copies of a Case's parameters for the reference.
 struct RefParams {
   std::vector<double> w_o, b_o, w_v, b_v;
@@ -105,18 +116,18 @@ void ExpectGradsClose(const Grads<float>& got, const Grads<double>& want, double
 // Runs the op's Forward and Backward on k (with `rows` of its rows) and
 // compares loss, token count and every gradient with the reference.
 void CheckAgainstReference(const Case& k, float eps, std::int64_t max_rows, std::int64_t rows,
-                           bool input_grads = true) {
+                           bool input_grads = true, const float* mask = nullptr) {
   Context ctx(2);
   ReadoutLoss op(ctx, k.Shape(max_rows));
-  const TokenLoss loss =
-      op.Forward(k.s.data(), k.c.data(), k.y.data(), k.target.data(), k.Params(), eps, rows);
+  const TokenLoss loss = op.Forward(k.s.data(), k.c.data(), k.y.data(), k.target.data(),
+                                    k.Params(), eps, rows, mask);
   ref::ReadoutDims d = k.d;
   d.rows = rows;
   const RefParams rp(k);
   const auto s = D(k.s), c = D(k.c), y = D(k.y);
   std::int64_t tokens = 0;
   const double want = ref::ReadoutLossForward(s.data(), c.data(), y.data(), k.target.data(),
-                                              rp.Get(), d, double{eps}, &tokens);
+                                              rp.Get(), d, double{eps}, &tokens, mask);
   ASSERT_GT(tokens, 0);
   EXPECT_EQ(loss.tokens, tokens);
   EXPECT_NEAR(loss.sum, want, k.Tol() * std::max(1.0, std::abs(want)));
@@ -126,11 +137,11 @@ void CheckAgainstReference(const Case& k, float eps, std::int64_t max_rows, std:
   Grads<double> wg(k, true);
   op.Backward(g.Get(), input_grads ? g.s.data() : nullptr, input_grads ? g.c.data() : nullptr,
               input_grads ? g.y.data() : nullptr, k.s.data(), k.c.data(), k.y.data(), k.Params(),
-              scale);
+              scale, mask);
   ref::ReadoutLossBackward(wg.w_o.data(), wg.b_o.data(), wg.w_v.data(), wg.b_v.data(),
                            input_grads ? wg.s.data() : nullptr, input_grads ? wg.c.data() : nullptr,
                            input_grads ? wg.y.data() : nullptr, s.data(), c.data(), y.data(),
-                           k.target.data(), rp.Get(), d, double{eps}, double{scale});
+                           k.target.data(), rp.Get(), d, double{eps}, double{scale}, mask);
   ExpectGradsClose(g, wg, k.Tol());
 }
 
@@ -142,6 +153,38 @@ TEST(ReadoutLoss, MatchesReference) {
       CheckAgainstReference(k, eps, k.d.rows, k.d.rows);
     }
   }
+}
+
+TEST(ReadoutLoss, DropoutMaskMatchesReference) {
+  for (bool tied : {false, true}) {
+    SCOPED_TRACE(::testing::Message() << "tied " << tied);
+    const Case k(tied, 150);
+    const auto mask = DropoutMask(k.d.rows, k.d.readout, 0.3f, 151);
+    CheckAgainstReference(k, 0.1f, k.d.rows, k.d.rows, true, mask.data());
+    CheckAgainstReference(k, 0.0f, k.d.rows + 3, 4 * 3, true, mask.data());
+  }
+}
+
+// A mask of all ones is no dropout: bit-identical to passing none.
+TEST(ReadoutLoss, AllOnesMaskIsNoDropout) {
+  const Case k(false, 160);
+  Context ctx(2);
+  ReadoutLoss op(ctx, k.Shape(k.d.rows));
+  const std::vector<float> ones(static_cast<std::size_t>(k.d.rows * k.d.readout), 1.0f);
+  std::vector<Grads<float>> g;
+  std::vector<double> losses;
+  for (const float* mask : {static_cast<const float*>(nullptr), ones.data()}) {
+    losses.push_back(op.Forward(k.s.data(), k.c.data(), k.y.data(), k.target.data(), k.Params(),
+                                0.1f, k.d.rows, mask)
+                         .sum);
+    g.emplace_back(k, false);
+    op.Backward(g.back().Get(), g.back().s.data(), g.back().c.data(), g.back().y.data(),
+                k.s.data(), k.c.data(), k.y.data(), k.Params(), 0.25f, mask);
+  }
+  EXPECT_EQ(losses[0], losses[1]);
+  EXPECT_EQ(g[0].w_o, g[1].w_o);
+  EXPECT_EQ(g[0].w_v, g[1].w_v);
+  EXPECT_EQ(g[0].s, g[1].s);
 }
 
 TEST(ReadoutLoss, FewerRowsThanMaxAndSkippedInputGradients) {
@@ -232,18 +275,21 @@ TEST(ReadoutLossReference, GradientsMatchFiniteDifferences) {
   for (double eps : {0.0, 0.1}) {
     SCOPED_TRACE(::testing::Message() << "eps " << eps);
     const Case k(false, 700);
+    // With label smoothing, also through a dropout mask on t.
+    const auto drop = DropoutMask(k.d.rows, k.d.readout, 0.3f, 701);
+    const float* mask = eps > 0 ? drop.data() : nullptr;
     RefParams p(k);
     auto s = D(k.s), c = D(k.c), y = D(k.y);
     const double scale = 0.5;
     auto loss = [&] {
       std::int64_t tokens = 0;
       return scale * ref::ReadoutLossForward(s.data(), c.data(), y.data(), k.target.data(), p.Get(),
-                                             k.d, eps, &tokens);
+                                             k.d, eps, &tokens, mask);
     };
     Grads<double> g(k, false);
     ref::ReadoutLossBackward(g.w_o.data(), g.b_o.data(), g.w_v.data(), g.b_v.data(), g.s.data(),
                              g.c.data(), g.y.data(), s.data(), c.data(), y.data(), k.target.data(),
-                             p.Get(), k.d, eps, scale);
+                             p.Get(), k.d, eps, scale, mask);
     const double tol = 1e-7;
     ExpectAllClose(g.w_o, testing::NumericGradient(p.w_o, loss), tol, "dW_o");
     ExpectAllClose(g.b_o, testing::NumericGradient(p.b_o, loss), tol, "db_o");
