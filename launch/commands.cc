@@ -8,6 +8,7 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env);
 int RunBench(const std::vector<std::string>& args, CommandEnv& env);
 int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env);
 int RunInspect(const std::vector<std::string>& args, CommandEnv& env);
+int RunScore(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
@@ -19,6 +20,7 @@ const std::vector<Command>& AllCommands() {
        &RunTrain},
       {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
        &RunBench},
+      {"score", "corpus BLEU and chrF of a hypothesis file, as sacreBLEU computes them", &RunScore},
   };
   return commands;
 }

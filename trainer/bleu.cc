@@ -55,6 +55,34 @@ std::string Fixed(double value, int decimals) {
 
 }  // namespace
 
+std::vector<const std::string*> SegmentReferences(
+    const std::vector<std::vector<std::string>>& refs, std::size_t i, std::size_t num_segments) {
+  static const std::string kEmpty;
+  std::vector<const std::string*> out;
+  for (const std::vector<std::string>& stream : refs) {
+    assert(stream.size() == num_segments);
+    (void)num_segments;
+    if (!stream[i].empty()) out.push_back(&stream[i]);
+  }
+  if (out.empty()) out.push_back(&kEmpty);
+  return out;
+}
+
+int ReferenceCount(const std::vector<std::vector<std::string>>& refs) {
+  int count = -2;
+  const std::size_t segments = refs.empty() ? 0 : refs[0].size();
+  for (std::size_t i = 0; i < segments; ++i) {
+    int n = 0;
+    for (const std::vector<std::string>& stream : refs) n += stream[i].empty() ? 0 : 1;
+    if (count == -2) {
+      count = n;
+    } else if (count != n) {
+      return -1;
+    }
+  }
+  return count == -2 ? static_cast<int>(refs.size()) : count;
+}
+
 BleuStats& BleuStats::operator+=(const BleuStats& other) {
   sys_len += other.sys_len;
   ref_len += other.ref_len;
@@ -82,9 +110,8 @@ BleuStats BleuStatistics(const std::vector<std::string>& hyps,
   for (std::size_t i = 0; i < hyps.size(); ++i) {
     NGramCounts ref_counts(static_cast<std::size_t>(max_order));
     std::vector<std::int64_t> ref_lens;
-    for (const std::vector<std::string>& stream : refs) {
-      assert(stream.size() == hyps.size());
-      const std::vector<std::u32string> tokens = Tokens(stream[i], options);
+    for (const std::string* ref : SegmentReferences(refs, i, hyps.size())) {
+      const std::vector<std::u32string> tokens = Tokens(*ref, options);
       ref_lens.push_back(static_cast<std::int64_t>(tokens.size()));
       const NGramCounts counts = CountNGrams(tokens, max_order);
       for (std::size_t n = 0; n < counts.size(); ++n) {
@@ -183,7 +210,7 @@ std::string BleuSignature(const BleuOptions& options, int num_refs) {
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on
   // "literal" + std::string.
   std::string sig = "nrefs:";
-  sig += std::to_string(num_refs);
+  sig += num_refs < 0 ? std::string("var") : std::to_string(num_refs);
   sig += options.lowercase ? "|case:lc" : "|case:mixed";
   sig += options.effective_order ? "|eff:yes" : "|eff:no";
   sig += "|tok:";

@@ -13,9 +13,12 @@
 // order with no hypothesis n-gram ends the loop and scores log(0) as
 // -9999999999, which makes BLEU 0 unless effective_order is on.
 //
-// sacreBLEU refuses an empty reference line ("Empty or `None` reference
-// sentence found"); here an empty reference is a reference of length 0, and
-// `rnnsearch score` refuses it as sacreBLEU does (launch/cmd_score.cc).
+// Empty reference strings are absent references, as in sacreBLEU: a
+// segment is scored against its non-empty references only (so the number
+// of references may vary, "nrefs:var"). sacreBLEU refuses a segment whose
+// references are all empty ("Empty or `None` reference sentence found");
+// here it is scored against one empty reference (length 0), and `rnnsearch
+// score` refuses it as sacreBLEU does (launch/cmd_score.cc).
 //
 // Statistics are integers: BleuStats of parts of a corpus (for example one
 // per rank) add up to those of the whole.
@@ -56,6 +59,15 @@ struct BleuScore {
   BleuStats stats;
 };
 
+// The references of segment i: the non-empty refs[k][i], or one empty
+// string when there is none. Shared with chrF.
+std::vector<const std::string*> SegmentReferences(
+    const std::vector<std::vector<std::string>>& refs, std::size_t i, std::size_t num_segments);
+
+// The number of (non-empty) references per segment for the signature, or
+// -1 when it varies ("nrefs:var").
+int ReferenceCount(const std::vector<std::vector<std::string>>& refs);
+
 // The statistics of hyps[i] against refs[k][i] for every reference stream
 // k (all streams as long as hyps). Strings are UTF-8.
 BleuStats BleuStatistics(const std::vector<std::string>& hyps,
@@ -69,7 +81,8 @@ BleuScore CorpusBleu(const std::vector<std::string>& hyps,
                      const std::vector<std::vector<std::string>>& refs,
                      const BleuOptions& options = {});
 
-// sacreBLEU's signature, e.g. "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3".
+// sacreBLEU's signature, e.g. "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3";
+// num_refs < 0 writes "nrefs:var".
 std::string BleuSignature(const BleuOptions& options, int num_refs);
 
 // sacreBLEU's text line with `width` decimals:

@@ -96,9 +96,8 @@ std::vector<std::int64_t> ChrfStatistics(const std::vector<std::string>& hyps,
     const CharNGrams hyp = Extract(hyps[i], options);
     std::vector<std::int64_t> best;
     double best_f = -1.0;
-    for (const std::vector<std::string>& stream : refs) {
-      assert(stream.size() == hyps.size());
-      std::vector<std::int64_t> stats = MatchStatistics(hyp, Extract(stream[i], options));
+    for (const std::string* ref : SegmentReferences(refs, i, hyps.size())) {
+      std::vector<std::int64_t> stats = MatchStatistics(hyp, Extract(*ref, options));
       const double f = ChrfFromStatistics(stats, options);
       if (f > best_f) {
         best_f = f;
@@ -121,7 +120,7 @@ ChrfScore CorpusChrf(const std::vector<std::string>& hyps,
 
 std::string ChrfSignature(const ChrfOptions& options, int num_refs) {
   std::string sig = "nrefs:";
-  sig += std::to_string(num_refs);
+  sig += num_refs < 0 ? std::string("var") : std::to_string(num_refs);
   sig += options.lowercase ? "|case:lc" : "|case:mixed";
   sig += options.eps_smoothing ? "|eff:no" : "|eff:yes";
   sig += "|nc:";

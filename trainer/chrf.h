@@ -5,7 +5,8 @@
 // reference are counted, with their clipped matches (a hypothesis n-gram
 // counts only where the reference has n-grams of that order); with several
 // references each segment takes the statistics of the reference with the
-// best segment F-score. Over the summed statistics,
+// best segment F-score (empty references are absent ones, as for BLEU:
+// trainer/bleu.h). Over the summed statistics,
 //
 //   P = mean of match/hyp, R = mean of match/ref over the orders where both
 //   counts are > 0;  chrF = 100 * (1 + b^2) P R / (b^2 P + R)  (0 if P+R = 0)
@@ -47,7 +48,8 @@ ChrfScore CorpusChrf(const std::vector<std::string>& hyps,
                      const std::vector<std::vector<std::string>>& refs,
                      const ChrfOptions& options = {});
 
-// sacreBLEU's signature, e.g. "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.3".
+// sacreBLEU's signature, e.g. "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.3"
+// (num_refs < 0: "nrefs:var").
 std::string ChrfSignature(const ChrfOptions& options, int num_refs);
 
 // "chrF2|<signature> = 57.02" with `width` decimals.

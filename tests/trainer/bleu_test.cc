@@ -43,6 +43,21 @@ TEST(Bleu, SacreBleuCorpusCases) {
   EXPECT_EQ(CorpusBleu({"", "", ""}, kRefs).score, 0.0);
 }
 
+TEST(Bleu, SacreBleuReadmeLines) {
+  // The lines of sacreBLEU's README (2.x) for the same example.
+  EXPECT_EQ(FormatBleu(CorpusBleu(kHyps, kRefs), BleuSignature(BleuOptions{}, ReferenceCount(kRefs))),
+            "BLEU|nrefs:2|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 48.53 "
+            "82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)");
+  // An empty string is an absent reference: a variable number of references.
+  std::vector<Lines> variable = kRefs;
+  variable[0][0] = "";
+  EXPECT_EQ(ReferenceCount(variable), -1);
+  EXPECT_EQ(FormatBleu(CorpusBleu(kHyps, variable),
+                       BleuSignature(BleuOptions{}, ReferenceCount(variable))),
+            "BLEU|nrefs:var|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 29.44 "
+            "82.4/42.9/27.3/12.5 (BP = 0.889 ratio = 0.895 hyp_len = 17 ref_len = 19)");
+}
+
 TEST(Bleu, SacreBleuMaxOrderCases) {
   const char* expected[] = {"77.65", "60.50", "53.93", "48.53", "46.14", "43.28"};
   for (int order = 1; order <= 6; ++order) {
@@ -132,8 +147,8 @@ TEST(Bleu, HandComputedEmptyLinesAndUnicodePunctuation) {
   EXPECT_EQ(FormatBleu(b, BleuSignature(BleuOptions{}, 1)),
             "BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 23.45 "
             "80.0/50.0/33.3/25.0 (BP = 0.549 ratio = 0.625 hyp_len = 5 ref_len = 8)");
-  // An empty reference is a reference of length 0 (sacreBLEU's command
-  // line refuses it; see cmd_score).
+  // A segment whose references are all empty is scored against one of
+  // length 0 (sacreBLEU refuses it, and so does cmd_score).
   const BleuStats e = BleuStatistics({"a b"}, {{""}});
   EXPECT_EQ(e.ref_len, 0);
   EXPECT_EQ(e.sys_len, 2);

@@ -94,6 +94,17 @@ TEST(Chrf, SacreBleuSentenceLevelCases) {
               57.15704367, 1e-4);
 }
 
+TEST(Chrf, SacreBleuReadmeExample) {
+  // sacreBLEU's README (2.x): chrF2 = 59.73 with two reference streams.
+  const Lines hyps = {"The dog bit the man.", "It wasn't surprising.",
+                      "The man had just bitten him."};
+  const std::vector<Lines> refs = {
+      {"The dog bit the man.", "It was not unexpected.", "The man bit him first."},
+      {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."}};
+  EXPECT_EQ(FormatChrf(CorpusChrf(hyps, refs), ChrfOptions{}, ChrfSignature(ChrfOptions{}, 2)),
+            "chrF2|nrefs:2|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.3 = 59.73");
+}
+
 TEST(Chrf, DefaultsByHand) {
   // "abc" against "ab": 1-grams P 2/3 R 1, 2-grams P 1/2 R 1; the reference
   // has no 3-gram, so orders 3..6 do not count. P = 7/12, R = 1, beta 2:
