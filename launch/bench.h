@@ -26,5 +26,6 @@ std::string JsonString(const std::string& s);
 // Each bench target: parses its own options from `args`.
 int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);
 int BenchIo(const std::vector<std::string>& args, CommandEnv& env);
+int BenchOps(const std::vector<std::string>& args, CommandEnv& env);
 
 }  // namespace rnnsearch

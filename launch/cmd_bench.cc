@@ -21,6 +21,8 @@ const std::vector<BenchTarget>& Targets() {
        &BenchMatmul},
       {"io", "preprocess time vs spm_encode, reader token rate, padding efficiency (Multi30k)",
        &BenchIo},
+      {"ops", "model forward+backward per op and whole vs the matmul rate (base, small shapes)",
+       &BenchOps},
   };
   return targets;
 }

@@ -23,20 +23,26 @@
 // Shapes. A batch has its own (B, Tx, Ty). The fixed-shape ops are built
 // per shape and kept in two LRU caches: the encoder layers per (B, Tx) and
 // the attention + decoder cell per (B, Tx, Ty), options.shape_cache
-// entries each. Their memory is mostly the ops' own per-shape buffers:
-//   encoder entry ~ 4 B Tx (per layer, two directions: oneDNN workspace and
-//                   input/output copies, ~ (6 G + 4) He + 3 in floats each)
-//   decoder entry ~ 4 B Ty (4 G Hd + 4 A) + 8 B Tx A bytes (additive)
-// which at the base shapes (B Ty = B Tx = 1280, GRU) is about 14 MB per
-// encoder entry and 42 MB per decoder entry; `rnnsearch bench ops` prints
-// the measured figures. A miss rebuilds the ops (oneDNN's primitive cache
-// makes that a few milliseconds for a shape seen before). The readout is
-// shared by all shapes and works in chunks of at most
-// options.readout_rows rows: its logits buffer is readout_rows x Vt
-// floats (40 MB at Vt = 10000, 1024 rows). The activations (embeddings,
-// states, contexts, masks, their gradients) live in buffers that grow to
-// the largest batch seen and are then reused: no primitive is created in a
-// time loop and nothing is allocated per step once shapes repeat.
+// entries each. An entry's memory is the ops' own per-shape buffers,
+// measured (malloc'ed bytes) at the base shapes B = 64, Tx = Ty = 20, GRU:
+//   encoder entry  88 MB per layer: oneDNN's training workspace, 24 MB per
+//                  direction, its scratchpad (21 MB), input/output copies
+//                  (grows like B Tx G He);
+//   decoder entry  45 MB: the cell's gate buffers 4 x B Ty G Hd floats
+//                  (32 MB) and the attention's keys, queries and their
+//                  gradients 2 x (B Tx + B Ty) A floats (13 MB);
+// (`rnnsearch bench ops` prints CONFIG.cache_entry_mb). Batches from the
+// sampler rarely repeat a shape, and a miss costs little (the first step
+// on a new shape takes 1.02-1.06x a repeated one: oneDNN's primitive
+// cache makes rebuilding primitives cheap; the bench prints
+// CONFIG.new_shape_step_vs_repeat), so the default keeps few entries.
+// Evicted entries are freed. The readout is shared by all shapes and works
+// in chunks of at most options.readout_rows rows: its logits buffer is
+// readout_rows x Vt floats (41 MB at Vt = 10000, 1024 rows). The
+// activations (embeddings, states, contexts, masks, their gradients) live
+// in buffers that grow to the largest batch seen and are then reused: no
+// primitive is created in a time loop and nothing is allocated per step
+// once shapes repeat.
 //
 // Results are deterministic for a given thread count: the same call on the
 // same batch gives bit-identical loss and gradients (exact resume).
@@ -65,7 +71,7 @@ struct ModelOptions {
   float label_smoothing = 0.0f;      // train.label_smoothing: eps
   std::uint64_t seed = 0;            // train.seed: the dropout masks' seed
   std::int64_t readout_rows = 1024;  // most Ty*B rows per readout chunk
-  int shape_cache = 16;              // entries of each per-shape cache (encoder, decoder)
+  int shape_cache = 4;               // entries of each per-shape cache (encoder, decoder)
 
   // dropout, label_smoothing and seed from the train section.
   static ModelOptions FromConfig(const TrainConfig& train);
