@@ -14,13 +14,14 @@
 //   /vocab/src, /vocab/tgt    uint8, a Vocab's bytes (kind, size, hash)
 //
 // Integrity: SaveCheckpoint writes to PATH.tmp in the same directory,
-// flushes it to disk, renames it to PATH and flushes the directory, so
-// PATH is either the old file or the complete new one. Every dataset
-// carries a CRC-32 of its bytes (attribute crc32) that reading verifies;
-// HDF5's own metadata checksums (superblock v2, object header v2, which
-// the "1.8 or later" format enables) cover groups and attributes. Any
-// damage, truncation, missing dataset, wrong shape or format version from
-// the future is a UserError naming the file and what is wrong.
+// seals it (a 512-byte text header with the file's size and the CRC-32 of
+// everything after it: io/checkpoint_seal.h), flushes it to disk, renames
+// it to PATH and flushes the directory, so PATH is either the old file or
+// the complete new one. Reading checks the seal before HDF5 parses
+// anything, and each dataset's own CRC-32 (attribute crc32) as it is read.
+// Truncation, any changed byte, a missing dataset, a wrong shape or a
+// format version from the future is a UserError naming the file and what
+// is wrong; a damaged file is never a crash.
 //
 // The API works on plain flat float buffers (a ParamSet's data() with one
 // TensorSpec per named view), never on MPI: rank 0 saves and loads, the
@@ -143,8 +144,9 @@ class CheckpointReader {
   void ReadEma(const MutableTensors& out) const;
   void ReadOptimizerBuffer(const std::string& name, const MutableTensors& out) const;
 
-  // Reads every tensor (through a small scratch buffer) and verifies its
-  // checksum: what NewestValid needs to trust a file.
+  // Reads every tensor (through a scratch buffer of the largest) and
+  // verifies its own checksum. (Opening already checked the seal, which
+  // covers every byte; this is for files whose seal was rewritten.)
   void VerifyTensors() const;
 
  private:

@@ -97,7 +97,10 @@ H5Id CreateGroup(hid_t loc, const char* name, const std::string& file) {
 void WriteChecked(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
                   const std::vector<std::int64_t>& dims, const void* data, std::size_t bytes,
                   const std::string& file) {
-  const std::string what = "cannot write the checkpoint '" + file + "': dataset '" + name + "'";
+  char group[256] = "";
+  H5Iget_name(loc, group, sizeof group);
+  const std::string object = std::string(group) + (std::string(group) == "/" ? "" : "/") + name;
+  const std::string what = "cannot write the checkpoint '" + file + "': " + object;
   auto check = [&](hid_t status) {
     if (status < 0) throw UserError(what + ": " + SystemReason(Hdf5ErrorText()));
     return status;

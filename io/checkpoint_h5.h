@@ -50,7 +50,7 @@ void TrackCreationOrder(hid_t plist, const std::string& file);
 // Writes a contiguous dataset `name` of `dims` ({} = scalar) and type
 // `file_type` from `data` (`bytes` bytes, in `mem_type`) and its crc32
 // attribute. Failures throw UserError "cannot write the checkpoint
-// 'FILE': dataset NAME: <reason>".
+// 'FILE': /GROUP/NAME: <reason>".
 void WriteChecked(hid_t loc, const std::string& name, hid_t file_type, hid_t mem_type,
                   const std::vector<std::int64_t>& dims, const void* data, std::size_t bytes,
                   const std::string& file);
