@@ -108,14 +108,16 @@ std::array<double, ModelProfile::kParts> PartFlops(const ModelDims& d, int B, in
 }
 
 void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
-               std::int64_t matmul_size, CommandEnv& env) {
+               std::int64_t matmul_size, std::int64_t readout_rows, CommandEnv& env) {
   ops::Context ctx(threads);
   const ModelDims d = DimsOf(pre);
   ParamSet params(d), grads(d);
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> u(-0.05f, 0.05f);
   for (std::size_t i = 0; i < params.size(); ++i) params.data()[i] = u(rng);
-  Model model(ctx, d, ModelOptions{});
+  ModelOptions options;
+  options.readout_rows = readout_rows;
+  Model model(ctx, d, options);
   const Batch batch = FullBatch(pre.B, pre.T, pre.V, 7);
   const float scale = 1.0f / static_cast<float>(batch.global_tgt_tokens);
   // The best of `steps` timed steps (after a warm-up step: buffers, primitives).
@@ -135,7 +137,7 @@ void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
   const double best = best_step(model, 0);
   model.set_profile(nullptr);
   // The same with dropout 0.2 (train.dropout's default) on x~, y~ and t.
-  ModelOptions with_dropout;
+  ModelOptions with_dropout = options;
   with_dropout.dropout = 0.2f;
   double dropout_best = 0;
   {
@@ -190,16 +192,19 @@ void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
 
 int BenchOps(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()("threads",
-                        po::value<std::vector<int>>()->multitoken()->default_value({1, 2}, "1 2"),
-                        "thread counts to measure")(
-      "configs",
-      po::value<std::vector<std::string>>()->multitoken()->default_value({"base", "small"},
-                                                                         "base small"),
-      "shape presets: base, small")("steps", po::value<int>()->default_value(5),
-                                    "timed forward+backward steps per run")(
-      "matmul-size", po::value<std::int64_t>()->default_value(2048), "square matmul size n")(
-      "matmul-seconds", po::value<double>()->default_value(1.0), "timed seconds of the matmul");
+  // clang-format off
+  options.add_options()
+      ("threads", po::value<std::vector<int>>()->multitoken()->default_value({1, 2}, "1 2"),
+       "thread counts to measure")
+      ("configs", po::value<std::vector<std::string>>()->multitoken()->default_value(
+           {"base", "small"}, "base small"),
+       "shape presets: base, small")
+      ("steps", po::value<int>()->default_value(5), "timed forward+backward steps per run")
+      ("matmul-size", po::value<std::int64_t>()->default_value(2048), "square matmul size n")
+      ("matmul-seconds", po::value<double>()->default_value(1.0), "timed seconds of the matmul")
+      ("readout-rows", po::value<std::int64_t>()->default_value(ModelOptions{}.readout_rows),
+       "rows per readout chunk (ModelOptions::readout_rows)");
+  // clang-format on
   po::variables_map vm;
   if (!ParseCommandArgs("bench ops", "[--threads N ...] [--configs base small] [--steps k]",
                         options, args, vm, env)) {
@@ -207,6 +212,8 @@ int BenchOps(const std::vector<std::string>& args, CommandEnv& env) {
   }
   const int steps = vm["steps"].as<int>();
   if (steps < 1) throw UsageError("rnnsearch bench ops: --steps must be >= 1");
+  const std::int64_t readout_rows = vm["readout-rows"].as<std::int64_t>();
+  if (readout_rows < 1) throw UsageError("rnnsearch bench ops: --readout-rows must be >= 1");
   for (const std::string& config : vm["configs"].as<std::vector<std::string>>()) {
     const Preset* preset = nullptr;
     for (const Preset& p : kPresets) {
@@ -219,7 +226,7 @@ int BenchOps(const std::vector<std::string>& args, CommandEnv& env) {
     for (int threads : vm["threads"].as<std::vector<int>>()) {
       if (threads < 1) throw UsageError("rnnsearch bench ops: --threads must be >= 1");
       RunPreset(*preset, threads, steps, vm["matmul-seconds"].as<double>(),
-                vm["matmul-size"].as<std::int64_t>(), env);
+                vm["matmul-size"].as<std::int64_t>(), readout_rows, env);
     }
   }
   return 0;

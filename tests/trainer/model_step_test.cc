@@ -236,6 +236,17 @@ TEST(Model, RepeatedStepsAreBitIdentical) {
   EXPECT_EQ(stats[3], 3);
 }
 
+TEST(ModelOptions, FromTheTrainSection) {
+  TrainConfig train;
+  train.dropout = 0.25;
+  train.label_smoothing = 0.1;
+  train.seed = 77;
+  const ModelOptions o = ModelOptions::FromConfig(train);
+  EXPECT_FLOAT_EQ(o.dropout, 0.25f);
+  EXPECT_FLOAT_EQ(o.label_smoothing, 0.1f);
+  EXPECT_EQ(o.seed, 77u);
+}
+
 TEST(LruCache, EvictsTheLeastRecentlyUsed) {
   LruCache<int, int> cache(2);
   int built = 0;
