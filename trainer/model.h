@@ -35,7 +35,7 @@
 // sampler rarely repeat a shape, and a miss costs little (the first step
 // on a new shape takes 1.02-1.06x a repeated one: oneDNN's primitive
 // cache makes rebuilding primitives cheap; the bench prints
-// CONFIG.new_shape_step_vs_repeat), so the default keeps few entries.
+// CONFIG.new_shape_step_vs_repeat), so the default keeps two entries.
 // Evicted entries are freed. The readout is shared by all shapes and works
 // in chunks of at most options.readout_rows rows: its logits buffer is
 // readout_rows x Vt floats (41 MB at Vt = 10000, 1024 rows). The
@@ -71,7 +71,7 @@ struct ModelOptions {
   float label_smoothing = 0.0f;      // train.label_smoothing: eps
   std::uint64_t seed = 0;            // train.seed: the dropout masks' seed
   std::int64_t readout_rows = 1024;  // most Ty*B rows per readout chunk
-  int shape_cache = 4;               // entries of each per-shape cache (encoder, decoder)
+  int shape_cache = 2;               // entries of each per-shape cache (encoder, decoder)
 
   // dropout, label_smoothing and seed from the train section.
   static ModelOptions FromConfig(const TrainConfig& train);
@@ -91,7 +91,6 @@ struct ModelProfile {
   enum Part { kEmbedding, kEncoder, kInit, kAttention, kCell, kReadout, kDropout, kParts };
   static const char* Name(int part);
   std::array<double, kParts> seconds{};
-  std::int64_t calls = 0;
 };
 
 // FLOPs of one forward + backward on a (B, Tx, Ty) batch, matrix products
@@ -131,7 +130,9 @@ class Model {
   // d(loss sum)/d(params) into grads (grad_scale = 1 / global target
   // tokens gives MODEL.md's data-parallel gradient) and returns the
   // unscaled loss sum and token count. `dropout_step` selects the masks
-  // (with options.seed). A part with batch.size == 0 returns {0, 0} and
+  // (with options.seed): the trainer passes a counter that differs per
+  // call (e.g. the batches processed before this one) and checkpoints it;
+  // the ranks of one global batch pass the same value. A part with batch.size == 0 returns {0, 0} and
   // adds nothing. If `ready` is set it is called with ranges of the flat
   // gradient buffer that together cover it exactly once (padding
   // included), each as soon as that range is final, in backward order:
