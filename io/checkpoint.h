@@ -75,18 +75,18 @@ struct TrainingState {
   DataPosition position;   // the next global batch to read
   // Every RNG's state by name (e.g. {"dropout": {seed, counter}}).
   std::map<std::string, std::vector<std::uint64_t>> rng;
-  std::string best_metric;        // the validation metric early stopping watches ("" none)
-  double best_value = 0;          // its best value so far (meaningless while best_step < 0)
-  std::int64_t best_step = -1;    // the step it was reached at (-1: no validation yet)
+  std::string best_metric;           // the validation metric early stopping watches ("" none)
+  double best_value = 0;             // its best value so far (meaningless while best_step < 0)
+  std::int64_t best_step = -1;       // the step it was reached at (-1: no validation yet)
   std::int64_t bad_validations = 0;  // validations since the best (the patience counter)
-  double elapsed_seconds = 0;     // training time so far, over all resumptions
+  double elapsed_seconds = 0;        // training time so far, over all resumptions
   bool operator==(const TrainingState&) const = default;
 };
 
 // Everything in a checkpoint except the large tensors.
 struct CheckpointMeta {
-  ModelConfig model;        // the model section of the config (the dims with the vocab sizes)
-  std::string config_yaml;  // the effective config, ConfigToYaml
+  ModelConfig model;           // the model section of the config (the dims with the vocab sizes)
+  std::string config_yaml;     // the effective config, ConfigToYaml
   Vocab src_vocab, tgt_vocab;  // their sizes are Vs and Vt
   TrainingState state;
   // The optimizer (and schedule) state besides its buffers: kind and named
@@ -98,9 +98,9 @@ struct CheckpointMeta {
 
 struct CheckpointContents {
   CheckpointMeta meta;
-  ConstTensors params;                               // MODEL.md's names
+  ConstTensors params;                                    // MODEL.md's names
   std::map<std::string, ConstTensors> optimizer_buffers;  // e.g. "adam.m", "adam.v"
-  std::optional<ConstTensors> ema;                   // the moving average, if kept
+  std::optional<ConstTensors> ema;                        // the moving average, if kept
 };
 
 // What CheckpointReader knows after opening a file: the meta and the names

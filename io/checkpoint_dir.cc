@@ -32,8 +32,8 @@ std::int64_t StepOf(const std::string& name, const std::string& extra = "") {
   }
   const std::string digits =
       name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-  if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; })) {
+  if (digits.size() > 18 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return -1;
   }
   return std::stoll(digits);
@@ -125,16 +125,22 @@ std::string CheckpointDir::Save(const CheckpointContents& contents, bool best) {
 }
 
 void CheckpointDir::Rotate(std::int64_t saved_step) {
+  // The new checkpoint is safe: a failure here costs disk space, not
+  // training, so it is a warning.
   std::int64_t kept = 0;
   for (const CheckpointEntry& e : List()) {  // newest first
-    if (e.step > saved_step) {
-      const std::string aside = e.path + ".superseded";
-      RNN_LOG(kWarn) << "moving '" << e.path << "' aside to '" << aside
-                     << "': its step is after the checkpoint just written (step " << saved_step
-                     << "), so it belongs to training that was resumed from an earlier point";
-      Rename(e.path, aside);
-    } else if (++kept > keep_) {
-      Remove(e.path);
+    try {
+      if (e.step > saved_step) {
+        const std::string aside = e.path + ".superseded";
+        RNN_LOG(kWarn) << "moving '" << e.path << "' aside to '" << aside
+                       << "': its step is after the checkpoint just written (step " << saved_step
+                       << "), so it belongs to training that was resumed from an earlier point";
+        Rename(e.path, aside);
+      } else if (++kept > keep_) {
+        Remove(e.path);
+      }
+    } catch (const UserError& error) {
+      RNN_LOG(kWarn) << "checkpoint rotation: " << error.what();
     }
   }
 }

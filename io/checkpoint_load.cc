@@ -34,10 +34,12 @@ CheckpointInfo LoadParams(const std::string& path, const MutableTensors& params)
   return reader.info();
 }
 
-std::vector<std::string> ModelDifferences(const ModelConfig& checkpoint, const ModelConfig& config) {
+std::vector<std::string> ModelDifferences(const ModelConfig& checkpoint,
+                                          const ModelConfig& config) {
   std::vector<std::string> out;
   auto compare = [&](const char* key, const std::string& a, const std::string& b) {
-    if (a != b) out.push_back("model." + std::string(key) + ": checkpoint has " + a + ", config has " + b);
+    if (a != b)
+      out.push_back("model." + std::string(key) + ": checkpoint has " + a + ", config has " + b);
   };
 #define D_INT(name, ...) \
   compare(#name, std::to_string(checkpoint.name), std::to_string(config.name));
@@ -60,8 +62,7 @@ void CheckSameModel(const std::string& path, const ModelConfig& checkpoint,
   std::string text;
   for (const std::string& d : diffs) text += (text.empty() ? "" : "; ") + d;
   throw ConfigError("the checkpoint '" + path + "' holds a model of another shape than the " +
-                    "config describes (the model cannot change when training continues): " +
-                    text);
+                    "config describes (the model cannot change when training continues): " + text);
 }
 
 void CheckSameVocabularies(const std::string& path, const CheckpointMeta& checkpoint,

@@ -54,7 +54,8 @@ std::string ReadConfigText(hid_t root, const std::string& path) {
   H5Id d = OpenObject(root, "config", "/config", true, path);
   H5Id type(H5Check(H5Dget_type(d.get()), CannotRead(path, "/config")), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
-    throw UserError("the checkpoint '" + path + "' is damaged: /config is not a fixed-length string");
+    throw UserError("the checkpoint '" + path +
+                    "' is damaged: /config is not a fixed-length string");
   }
   std::string text(H5Tget_size(type.get()), '\0');
   ckpt::ReadChecked(d.get(), type.get(), text.data(), text.size(), path, "/config");
@@ -199,8 +200,8 @@ void ReadTensorGroup(hid_t root, const std::string& group, const MutableTensors&
     const auto it = std::find_if(stored.begin(), stored.end(),
                                  [&](const TensorSpec& t) { return t.name == s.name; });
     if (it == stored.end()) {
-      problems.push_back(group + "/" + s.name + " is missing (the model has " +
-                         ShapeText(s.shape) + ")");
+      problems.push_back(group + "/" + s.name + " is missing (the model has " + ShapeText(s.shape) +
+                         ")");
     } else if (it->shape != s.shape) {
       problems.push_back(group + "/" + s.name + " has shape " + ShapeText(it->shape) +
                          ", the model has " + ShapeText(s.shape));
@@ -235,7 +236,9 @@ CheckpointReader::CheckpointReader(const std::string& path) : file_(std::make_un
   info_.path = path;
   // The seal first: HDF5 never parses a damaged or truncated file.
   info_.format_version = ckpt::CheckSeal(path, kCheckpointFormatVersion);
-  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  H5Id fapl(H5Check(H5Pcreate(H5P_FILE_ACCESS), CannotRead(path, "/")), H5Pclose);
+  H5Check(H5Pset_file_locking(fapl.get(), false, true), CannotRead(path, "/"));
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (f < 0) ThrowOpenError(path, Hdf5ErrorText());
   file_->id = H5Id(f, H5Fclose);
 
@@ -318,8 +321,8 @@ void CheckpointReader::VerifyTensors() const {
         throw UserError("the checkpoint '" + info_.path + "' is damaged: " + object +
                         " is not float32");
       }
-      ckpt::ReadChecked(d.get(), H5T_NATIVE_FLOAT, scratch.data(), 4 * scratch.size(),
-                        info_.path, object);
+      ckpt::ReadChecked(d.get(), H5T_NATIVE_FLOAT, scratch.data(), 4 * scratch.size(), info_.path,
+                        object);
     }
   }
 }

@@ -72,8 +72,8 @@ void WriteSeal(const std::string& path, std::int64_t format_version, const std::
                        "\nbytes " + std::to_string(size) + "\ncrc32 " + crc_hex + "\n";
   header.resize(static_cast<std::size_t>(kSealBytes), '\0');
   for (std::size_t done = 0; done < header.size();) {
-    const ssize_t n = ::pwrite(f.fd, header.data() + done, header.size() - done,
-                               static_cast<off_t>(done));
+    const ssize_t n =
+        ::pwrite(f.fd, header.data() + done, header.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw UserError(what + ": " + std::strerror(n < 0 ? errno : ENOSPC));
     done += static_cast<std::size_t>(n);
@@ -102,8 +102,9 @@ std::int64_t CheckSeal(const std::string& path, std::int64_t max_version) {
       throw UserError(file + " is truncated: it has " + std::to_string(size) + " bytes");
     }
     if (head.starts_with(kHdf5Signature)) {
-      throw UserError(file + " is an HDF5 file but not an rnnsearch checkpoint (it has no "
-                             "rnnsearch header)");
+      throw UserError(file +
+                      " is an HDF5 file but not an rnnsearch checkpoint (it has no "
+                      "rnnsearch header)");
     }
     throw UserError(file + " is not an rnnsearch checkpoint (it does not start with the line '" +
                     magic.substr(0, magic.size() - 1) + "')");

@@ -92,8 +92,8 @@ std::uint64_t EstimateBytes(const CheckpointContents& c) {
     bytes += 8 * v.size();
     ++objects;
   }
-  bytes += c.meta.config_yaml.size() + c.meta.src_vocab.bytes().size() +
-           c.meta.tgt_vocab.bytes().size();
+  bytes +=
+      c.meta.config_yaml.size() + c.meta.src_vocab.bytes().size() + c.meta.tgt_vocab.bytes().size();
   return bytes + objects * 4096;
 }
 
@@ -103,8 +103,8 @@ void CheckRoom(const std::string& path, std::uint64_t bytes) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
       bytes > limit.rlim_cur) {
-    throw UserError(what + "more than the file size limit of " +
-                    std::to_string(limit.rlim_cur) + " bytes (ulimit -f)");
+    throw UserError(what + "more than the file size limit of " + std::to_string(limit.rlim_cur) +
+                    " bytes (ulimit -f)");
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   struct statvfs fs {};
@@ -121,7 +121,8 @@ void CheckRoom(const std::string& path, std::uint64_t bytes) {
 class TempH5File {
  public:
   TempH5File(const std::string& tmp, const std::string& path) : path_(path) {
-    const std::string what = "cannot create the checkpoint '" + tmp + "'";
+    const std::string what =
+        "cannot write the checkpoint '" + path + "': cannot create '" + tmp + "'";
     H5Id fcpl(H5Check(H5Pcreate(H5P_FILE_CREATE), what), H5Pclose);
     ckpt::TrackCreationOrder(fcpl.get(), tmp);
     // Room for the seal (io/checkpoint_seal.h) in front of the HDF5 data.
@@ -130,7 +131,10 @@ class TempH5File {
     H5Check(H5Pset_fapl_sec2(fapl.get()), what);
     // Superblock v2 and object headers v2: HDF5 checksums its metadata.
     H5Check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), what);
-    file_ = H5Check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), what);
+    // One writer, a private name: no locks (flock fails on some cluster filesystems).
+    H5Check(H5Pset_file_locking(fapl.get(), false, true), what);
+    file_ = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
+    if (file_ < 0) throw UserError(what + ": " + ckpt::SystemReason(Hdf5ErrorText()));
     void* handle = nullptr;
     if (H5Fget_vfd_handle(file_, fapl.get(), &handle) < 0 || handle == nullptr) {
       Abandon();

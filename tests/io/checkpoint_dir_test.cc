@@ -2,12 +2,13 @@
 // best, the newest valid checkpoint is found past damaged ones (with a
 // warning naming them), interrupted writes are cleaned up, and a resume
 // from an earlier checkpoint sets the later ones aside.
+#include "io/checkpoint_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
-#include "io/checkpoint_dir.h"
 #include "tests/io/checkpoint_fixture.h"
 
 namespace rnnsearch {
@@ -53,7 +54,8 @@ TEST_F(CheckpointDirTest, RotationKeepsTheNewestKAndTheBest) {
   SaveAt(d, 400);
   const std::string p1000 = SaveAt(d, 1000);
   EXPECT_EQ(Names(), (std::vector<std::string>{"best.h5", "ckpt-1000.h5", "ckpt-400.h5"}));
-  EXPECT_EQ(d.List(), (std::vector<CheckpointEntry>{{1000, p1000}, {400, run_dir_ + "/ckpt-400.h5"}}));
+  EXPECT_EQ(d.List(),
+            (std::vector<CheckpointEntry>{{1000, p1000}, {400, run_dir_ + "/ckpt-400.h5"}}));
   EXPECT_EQ(StepIn(d.BestPath()), 200);  // outlived the rotation of ckpt-200.h5
   EXPECT_EQ(d.NewestValid(), p1000);
 
@@ -70,8 +72,8 @@ TEST_F(CheckpointDirTest, RotationKeepsTheNewestKAndTheBest) {
   testing::WriteBytes(run_dir_ + "/notes.txt", "x");
   CheckpointDir one(run_dir_, 1);
   SaveAt(one, 1200);
-  EXPECT_EQ(Names(), (std::vector<std::string>{"best.h5", "ckpt-1200.h5", "ckpt-latest.h5",
-                                               "notes.txt"}));
+  EXPECT_EQ(Names(),
+            (std::vector<std::string>{"best.h5", "ckpt-1200.h5", "ckpt-latest.h5", "notes.txt"}));
 }
 
 TEST_F(CheckpointDirTest, NewestValidSkipsDamagedCheckpointsWithAWarning) {
@@ -129,8 +131,9 @@ TEST_F(CheckpointDirTest, AnInterruptedWriteIsIgnoredAndCleanedUp) {
   ::testing::internal::CaptureStderr();
   CheckpointDir d(run_dir_, 3);
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(Contains(err, "removing '" + run_dir_ + "/ckpt-300.h5.tmp', left by a checkpoint "
-                            "write that was interrupted"))
+  EXPECT_TRUE(Contains(err, "removing '" + run_dir_ +
+                                "/ckpt-300.h5.tmp', left by a checkpoint "
+                                "write that was interrupted"))
       << err;
   EXPECT_TRUE(Contains(err, "removing '" + run_dir_ + "/best.h5.tmp'")) << err;
   EXPECT_EQ(Names(), (std::vector<std::string>{"best.h5", "ckpt-100.h5", "ckpt-200.h5"}));
@@ -150,11 +153,11 @@ TEST_F(CheckpointDirTest, AResumeFromAnEarlierCheckpointSetsTheLaterOnesAside) {
   const std::string p250 = SaveAt(d, 250);
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_TRUE(Contains(err, "moving '" + run_dir_ + "/ckpt-300.h5' aside to '" + run_dir_ +
-                            "/ckpt-300.h5.superseded': its step is after the checkpoint just "
-                            "written (step 250)"))
+                                "/ckpt-300.h5.superseded': its step is after the checkpoint just "
+                                "written (step 250)"))
       << err;
-  EXPECT_EQ(Names(), (std::vector<std::string>{"ckpt-200.h5", "ckpt-250.h5",
-                                               "ckpt-300.h5.superseded"}));
+  EXPECT_EQ(Names(),
+            (std::vector<std::string>{"ckpt-200.h5", "ckpt-250.h5", "ckpt-300.h5.superseded"}));
   EXPECT_EQ(d.NewestValid(), p250);
 }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -22,6 +23,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "io/checkpoint.h"
+#include "io/hdf5_util.h"
 #include "io/vocab.h"
 #include "tests/io/io_fixture.h"
 
@@ -75,9 +77,12 @@ inline std::vector<TensorSpec> ToySpecs(const ToyDims& d, std::int64_t* total) {
 inline std::vector<float> AwkwardFloats(std::int64_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<float> x(static_cast<std::size_t>(n));
-  const float specials[] = {-0.0f, 0.0f, std::numeric_limits<float>::denorm_min(),
+  const float specials[] = {-0.0f,
+                            0.0f,
+                            std::numeric_limits<float>::denorm_min(),
                             -std::numeric_limits<float>::infinity(),
-                            std::bit_cast<float>(0x7fc01234u), std::bit_cast<float>(0xffa00001u)};
+                            std::bit_cast<float>(0x7fc01234u),
+                            std::bit_cast<float>(0xffa00001u)};
   for (std::size_t i = 0; i < x.size(); ++i) {
     x[i] = i % 7 == 3 ? specials[(i / 7) % 6]
                       : std::bit_cast<float>(static_cast<std::uint32_t>(rng()) & 0xbf7fffffu);
@@ -128,8 +133,8 @@ struct ToyRun {
     s.elapsed_seconds = 3600.25;
     meta.optimizer_kind = "adam";
     meta.optimizer_ints = {{"optimizer.step", 1234}, {"schedule.stalls", -3}};
-    meta.optimizer_reals = {{"schedule.factor", 0.1}, {"schedule.tiny", 1e-310},
-                            {"schedule.neg_zero", -0.0}};
+    meta.optimizer_reals = {
+        {"schedule.factor", 0.1}, {"schedule.tiny", 1e-310}, {"schedule.neg_zero", -0.0}};
   }
 
   CheckpointContents Contents(bool with_ema = true) const {
@@ -213,5 +218,92 @@ inline std::string Shell(const std::string& command, int* status) {
   *status = ::pclose(p);
   return out;
 }
+
+struct Loaded {
+  CheckpointInfo info;
+  std::vector<float> params, m, v, ema;
+};
+
+inline MutableTensors Into(const std::vector<TensorSpec>& specs, std::vector<float>& buf) {
+  return {specs, buf};
+}
+
+// Everything in the file, into buffers laid out like `run`'s.
+inline Loaded LoadAll(const std::string& path, const ToyRun& run) {
+  Loaded l;
+  const std::size_t n = run.params.size();
+  l.params.assign(n, 0.0f);
+  l.m.assign(n, 0.0f);
+  l.v.assign(n, 0.0f);
+  l.ema.assign(n, 0.0f);
+  CheckpointTargets t;
+  t.params = Into(run.specs, l.params);
+  t.optimizer_buffers["adam.m"] = Into(run.specs, l.m);
+  t.optimizer_buffers["adam.v"] = Into(run.specs, l.v);
+  t.ema = Into(run.specs, l.ema);
+  l.info = LoadCheckpoint(path, t);
+  return l;
+}
+
+// Same keys, bit-identical values (-0.0 differs from 0.0).
+inline bool SameReals(const std::map<std::string, double>& a,
+                      const std::map<std::string, double>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, x] : a) {
+    if (!b.contains(k) ||
+        std::bit_cast<std::uint64_t>(x) != std::bit_cast<std::uint64_t>(b.at(k))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first field where `l` differs from what `run` saved ("" if none).
+inline std::string Difference(const Loaded& l, const ToyRun& run) {
+  const CheckpointMeta& a = l.info.meta;
+  const CheckpointMeta& b = run.meta;
+  if (!(a.model == b.model)) return "model";
+  if (a.config_yaml != b.config_yaml) return "config";
+  if (!(a.src_vocab == b.src_vocab) || !(a.tgt_vocab == b.tgt_vocab)) return "vocab";
+  if (!(a.state == b.state) || std::bit_cast<std::uint64_t>(a.state.best_value) !=
+                                   std::bit_cast<std::uint64_t>(b.state.best_value)) {
+    return "state";
+  }
+  if (a.optimizer_kind != b.optimizer_kind || a.optimizer_ints != b.optimizer_ints ||
+      !SameReals(a.optimizer_reals, b.optimizer_reals)) {
+    return "optimizer scalars";
+  }
+  if (!l.info.has_ema || l.info.params.size() != run.specs.size()) return "tensor lists";
+  for (std::size_t i = 0; i < run.specs.size(); ++i) {
+    if (l.info.params[i].name != run.specs[i].name ||
+        l.info.params[i].shape != run.specs[i].shape) {
+      return "parameter " + run.specs[i].name;
+    }
+  }
+  if (!SameBits(run.specs, l.params, run.params)) return "params";
+  if (!SameBits(run.specs, l.m, run.m) || !SameBits(run.specs, l.v, run.v)) {
+    return "optimizer buffers";
+  }
+  if (!SameBits(run.specs, l.ema, run.ema)) return "ema";
+  return "";
+}
+
+inline bool SameAsRun(const Loaded& l, const ToyRun& run) { return Difference(l, run).empty(); }
+
+// File offset of a contiguous dataset's first byte.
+inline std::int64_t DataOffset(const std::string& path, const std::string& dataset) {
+  H5Id f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  H5Id d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  const haddr_t at = H5Dget_offset(d.get());
+  EXPECT_NE(at, HADDR_UNDEF) << dataset;
+  return static_cast<std::int64_t>(at);
+}
+
+class CheckpointFile : public ::testing::Test {
+ protected:
+  TempDir dir_{"ckpt"};
+  ToyRun run_;
+  std::string path_ = dir_ / "c.h5";
+};
 
 }  // namespace rnnsearch::testing
