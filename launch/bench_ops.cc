@@ -8,8 +8,9 @@
 // FLOPs are the peer's count (TrainingFlops, trainer/model.h; the ops'
 // ForwardBackwardFlops per op): matrix products only, training = 3 x the
 // forward. Figures per (config, threads), as JSON lines:
-//   CONFIG.op.PART.time     ms per batch (mean over the timed steps) of
-//                           each part of the model (ModelProfile parts)
+//   CONFIG.op.PART.time     ms of each part of the model (ModelProfile
+//                           parts) in the best timed step (dropout: in
+//                           the best step of the model with dropout 0.2)
 //   CONFIG.op.PART.gflops   that part's FLOPs / its time
 //   CONFIG.model.time       ms per batch, the best timed step
 //   CONFIG.model.gflops     FLOPs per batch / best step time
@@ -120,30 +121,38 @@ void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
   Model model(ctx, d, options);
   const Batch batch = FullBatch(pre.B, pre.T, pre.V, 7);
   const float scale = 1.0f / static_cast<float>(batch.global_tgt_tokens);
-  // The best of `steps` timed steps (after a warm-up step: buffers, primitives).
-  auto best_step = [&](Model& m, std::uint64_t step) {
+  // The best of `steps` timed steps (after a warm-up step: buffers,
+  // primitives) and, in *best_profile, that step's time per part.
+  auto best_step = [&](Model& m, std::uint64_t step, ModelProfile* best_profile) {
     m.ForwardBackward(params, grads, batch, scale, step);
     double best = 1e30;
     for (int k = 0; k < steps; ++k) {
       grads.Zero();
+      ModelProfile profile;
+      m.set_profile(&profile);
       const auto t0 = Clock::now();
       m.ForwardBackward(params, grads, batch, scale, step + 1 + k);
-      best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      m.set_profile(nullptr);
+      if (s < best) {
+        best = s;
+        *best_profile = profile;
+      }
     }
     return best;
   };
-  ModelProfile profile;
-  model.set_profile(&profile);
-  const double best = best_step(model, 0);
-  model.set_profile(nullptr);
+  ModelProfile profile, dropout_profile;
+  const double best = best_step(model, 0, &profile);
   // The same with dropout 0.2 (train.dropout's default) on x~, y~ and t.
   ModelOptions with_dropout = options;
   with_dropout.dropout = 0.2f;
   double dropout_best = 0;
   {
     Model dropout_model(ctx, d, with_dropout);
-    dropout_best = best_step(dropout_model, 100);
+    dropout_best = best_step(dropout_model, 100, &dropout_profile);
   }
+  // Drawing and applying the masks is timed in the model with dropout.
+  profile.seconds[ModelProfile::kDropout] = dropout_profile.seconds[ModelProfile::kDropout];
   const ops::MatmulRate mm = ops::MeasureSquareMatmul(ctx, matmul_size, matmul_seconds);
 
   const std::string name = pre.name;
@@ -151,8 +160,8 @@ void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
   const auto flops = PartFlops(d, pre.B, pre.T);
   double parts = 0;
   for (int p = 0; p < ModelProfile::kParts; ++p) {
-    const double s = profile.seconds[static_cast<std::size_t>(p)] / steps;
-    parts += s;
+    const double s = profile.seconds[static_cast<std::size_t>(p)];
+    if (p != ModelProfile::kDropout) parts += s;  // the parts of the best step
     const std::string part = name + ".op." + ModelProfile::Name(p);
     PrintFigure(env, part + ".time", s * 1e3, "ms", th);
     if (flops[static_cast<std::size_t>(p)] > 0 && s > 0) {
