@@ -3,7 +3,8 @@
 // option (gru / lstm x additive / general / dot, two encoder layers, tied
 // embeddings, label smoothing, a chunked readout), on a padded batch with
 // a length-1 sentence: loss and every parameter gradient. Then the
-// reference model's gradients against central finite differences, the
+// reference model's gradients against central finite differences (and the
+// oneDNN model's against coarse float differences of its own loss), the
 // decoding entry Encode, and the FLOP count against the PyTorch peer's
 // formula.
 #include "trainer/model.h"
@@ -151,6 +152,47 @@ TEST(ModelReference, GradientsMatchFiniteDifferences) {
   for (const Variant& v : testing::AllVariants()) CheckFiniteDifferences(v, 0.0, false, seed += 10);
   CheckFiniteDifferences({"gru", "additive", 2, true}, 0.1, true, 500);
   CheckFiniteDifferences({"lstm", "general", 1, false}, 0.1, true, 510);
+}
+
+// The oneDNN model itself against central differences of its own float
+// loss (Evaluate), on a sample of every tensor's parameters: float32
+// differences are coarse (step h = 1e-2: rounding of the loss sum ~1e-6
+// relative, divided by 2h; allowed: 2e-4 + 0.2% of the difference), so
+// this is a check of the composition next to the exact ones above (op model vs the double
+// reference, the reference vs finite differences in double).
+TEST(Model, GradientsMatchFloatFiniteDifferences) {
+  for (const Variant& v : {Variant{"gru", "additive", 2, false}, Variant{"lstm", "dot", 1, true},
+                           Variant{"gru", "general", 1, false}}) {
+    SCOPED_TRACE(v.Name());
+    const ModelDims d = TinyDims(v);
+    ParamSet params(d), grads(d);
+    testing::RandomParams(params, 600);
+    const Batch batch = TinyBatch(d, 601);
+    ops::Context ctx(1);
+    ModelOptions opt;
+    opt.label_smoothing = 0.1f;
+    Model model(ctx, d, opt);
+    model.ForwardBackward(params, grads, batch, 1.0f, 0);
+    int checked = 0;
+    for (const ParamSpec& s : params.specs()) {
+      float* x = params.Get(s.name);
+      const float* g = grads.Get(s.name);
+      for (std::int64_t k = 0; k < s.size(); k += 5) {
+        const float saved = x[k], h = 1e-2f;
+        x[k] = saved + h;
+        const double up = model.Evaluate(params, batch).loss;
+        x[k] = saved - h;
+        const double down = model.Evaluate(params, batch).loss;
+        x[k] = saved;
+        const double numeric = (up - down) / (2.0 * h);
+        const double err = std::abs(numeric - g[k]) / (2e-4 + 2e-3 * std::abs(numeric));
+        EXPECT_LE(err, 1.0) << s.name << "[" << k << "]: numeric " << numeric << ", model "
+                            << g[k];
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 150);
+  }
 }
 
 // The FLOP count is the sum of what the ops report plus the readout, and
