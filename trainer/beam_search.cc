@@ -60,6 +60,10 @@ ModelOptions EncodeOnlyOptions() {
   return o;
 }
 
+// Copies of fewer floats than this run on one thread (a parallel region
+// costs more than they do).
+constexpr std::int64_t kParallelFloats = 16384;
+
 template <class T>
 T* Grow(std::vector<T>& v, std::int64_t n) {
   if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
@@ -172,7 +176,7 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
 
   for (int t = 1; !st.rows.empty(); ++t) {
     const int n = static_cast<int>(st.rows.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (std::int64_t{n} * E >= kParallelFloats)
     for (int r = 0; r < n; ++r) {
       const std::int32_t y = st.LastToken(r);
       std::memcpy(y_emb + std::int64_t{r} * E, Et + std::int64_t{y} * E, sizeof(float) * E);
@@ -183,7 +187,7 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
     st.Select(t, logp, V, alpha, Tx);  // survivors, finished hypotheses, the next rows
     // The survivors' states: row k continues row parent[k].
     const int m = static_cast<int>(st.rows.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (std::int64_t{m} * Hd >= kParallelFloats)
     for (int k = 0; k < m; ++k) {
       const std::int64_t from = std::int64_t{st.parent[static_cast<std::size_t>(k)]} * Hd;
       std::memcpy(s + std::int64_t{k} * Hd, s_new + from, sizeof(float) * Hd);

@@ -66,7 +66,7 @@ void BeamState::Select(int step, const float* logp, std::int64_t V, const float*
   top_.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(K_));
   top_count_.resize(static_cast<std::size_t>(n));
   // Each row needs at most its sentence's free slots of candidates.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (std::int64_t{n} * V >= 16384)
   for (int r = 0; r < n; ++r) {
     const Row& row = rows[static_cast<std::size_t>(r)];
     const int slots = K_ - static_cast<int>(sentences[static_cast<std::size_t>(row.sentence)].done.size());
