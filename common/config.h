@@ -83,7 +83,13 @@ namespace rnnsearch {
   REAL(clip_norm, 1.0, 0.0, 1e30, "clip the global gradient norm to this (0: no clipping)")     \
   REAL(label_smoothing, 0.0, 0.0, 0.999, "label smoothing eps of the cross-entropy")            \
   REAL(dropout, 0.2, 0.0, 0.95, "dropout probability on embeddings and readout")                \
-  INT(valid_every, 1000, 0, 1000000000000, "validate every N steps (0: never)")
+  INT(valid_every, 1000, 0, 1000000000000, "validate every N steps (0: never)")             \
+  CHOICE(early_stop_metric, "bleu", "bleu|perplexity|loss",                                     \
+         "validation metric of early stopping, the plateau schedule and best.h5")              \
+  INT(patience, 10, 0, 1000000,                                                                 \
+      "stop after this many validations in a row without a new best (0: never stop early)")     \
+  REAL(max_time, 0.0, 0.0, 1e12, "stop after this many seconds of training (0: no limit)")     \
+  INT(log_every, 100, 1, 1000000000000, "progress line and metrics line every N steps")
 
 #define RNNSEARCH_CHECKPOINT_FIELDS(INT, REAL, BOOL, STR, CHOICE)                              \
   INT(every, 1000, 0, 1000000000000, "write a checkpoint every N steps (0: only at the end)")   \

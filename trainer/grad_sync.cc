@@ -1,0 +1,55 @@
+#include "trainer/grad_sync.h"
+
+#include <array>
+#include <cmath>
+
+namespace rnnsearch {
+namespace {
+
+class LocalGradSync final : public GradSync {
+ public:
+  GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
+  void Finish(ParamSet&, StepTotals&) override {}
+};
+
+class AllreduceGradSync final : public GradSync {
+ public:
+  explicit AllreduceGradSync(Comm& comm) : comm_(comm) {}
+  GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
+  void Finish(ParamSet& grads, StepTotals& totals) override {
+    // The padding between tensors is zero on every rank and stays zero.
+    comm_.Allreduce(grads.data(), grads.size(), ReduceOp::kSum);
+    AllreduceTotals(comm_, totals);
+  }
+
+ private:
+  Comm& comm_;
+};
+
+}  // namespace
+
+void AllreduceTotals(Comm& comm, StepTotals& totals) {
+  std::array<double, 5> v = {totals.loss, static_cast<double>(totals.tgt_tokens),
+                             static_cast<double>(totals.src_tokens),
+                             static_cast<double>(totals.stop_signal),
+                             static_cast<double>(totals.stop_time)};
+  comm.Allreduce(v.data(), v.size(), ReduceOp::kSum);
+  totals.loss = v[0];
+  totals.tgt_tokens = std::llround(v[1]);
+  totals.src_tokens = std::llround(v[2]);
+  totals.stop_signal = std::llround(v[3]);
+  totals.stop_time = std::llround(v[4]);
+}
+
+std::unique_ptr<GradSync> MakeLocalGradSync() { return std::make_unique<LocalGradSync>(); }
+
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
+  return std::make_unique<AllreduceGradSync>(comm);
+}
+
+std::unique_ptr<GradSync> MakeGradSync(Comm& comm) {
+  if (comm.size() == 1) return MakeLocalGradSync();
+  return MakeAllreduceGradSync(comm);
+}
+
+}  // namespace rnnsearch

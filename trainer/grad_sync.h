@@ -1,0 +1,74 @@
+// Gradient synchronisation between the ranks of a data-parallel run: the
+// only place where the training step talks to the other ranks.
+//
+// MODEL.md's data-parallel semantics: one optimizer step consumes one
+// global batch (train.accumulate of them with accumulation); each rank
+// runs forward and backward on its part with grad_scale = 1 / (the global
+// batches' real target tokens), ADDING into its flat gradient buffer, so
+// the step's gradient is the SUM of the ranks' buffers. A GradSync turns
+// each rank's partial buffer into that sum, on every rank, together with a
+// few per-step totals (loss sum, token counts, stop requests), so that all
+// ranks apply the same update and agree on every stop.
+//
+// The step calls, per optimizer step:
+//   hook = sync.BeginLastBackward(grads);     // before the last backward pass
+//   model.ForwardBackward(..., hook);         // hook may be empty
+//   sync.Finish(grads, totals);               // grads and totals now summed
+// BeginLastBackward exists for an overlapped implementation (buckets of
+// the flat buffer reduced as the model reports them final through its
+// GradReadyFn, trainer/model.h; Finish then waits for what is in flight).
+// The implementations here block in Finish:
+//   MakeLocalGradSync()      one process: nothing to do;
+//   MakeAllreduceGradSync(c) one blocking Comm::Allreduce of the whole
+//                            float buffer plus one of the totals.
+// Neither knows about MPI: the communicator is common/comm.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/comm.h"
+#include "trainer/model.h"
+#include "trainer/params.h"
+
+namespace rnnsearch {
+
+// Figures of one optimizer step that are summed over the ranks with the
+// gradients. Counts stay exact (they travel as doubles: exact below 2^53).
+struct StepTotals {
+  double loss = 0;               // sum of the per-token losses (unscaled)
+  std::int64_t tgt_tokens = 0;   // real target tokens
+  std::int64_t src_tokens = 0;   // real source tokens
+  std::int64_t stop_signal = 0;  // ranks that received SIGTERM / SIGINT
+  std::int64_t stop_time = 0;    // ranks that reached train.max_time
+};
+
+class GradSync {
+ public:
+  virtual ~GradSync() = default;
+
+  // Called once per optimizer step, before the backward pass of its last
+  // batch; the result goes to Model::ForwardBackward as its GradReadyFn
+  // (empty: none). `grads` is the buffer Finish will get.
+  virtual GradReadyFn BeginLastBackward(ParamSet& grads) = 0;
+
+  // After every backward pass of the step: `grads` and `totals` hold this
+  // rank's part; on return both hold the sum over all ranks, the same on
+  // every rank.
+  virtual void Finish(ParamSet& grads, StepTotals& totals) = 0;
+};
+
+std::unique_ptr<GradSync> MakeLocalGradSync();
+
+// Blocking: Allreduce (sum) of the whole flat buffer, then of the totals.
+// `comm` must outlive the result.
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
+
+// The local one for a job of one rank, else the allreduce one.
+std::unique_ptr<GradSync> MakeGradSync(Comm& comm);
+
+// The totals summed over `comm` in one Allreduce (for GradSync
+// implementations).
+void AllreduceTotals(Comm& comm, StepTotals& totals);
+
+}  // namespace rnnsearch
