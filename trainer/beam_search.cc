@@ -19,22 +19,22 @@ namespace rnnsearch {
 void ValidateBeamOptions(const BeamOptions& o) {
   auto bad = [](const std::string& what) { throw UserError("beam search: " + what); };
   if (o.beam_size < 1 || o.beam_size > 1000) {
-    bad("beam size: expected 1 to 1000, found " + std::to_string(o.beam_size));
+    bad("beam size (--beam-size): expected 1 to 1000, found " + std::to_string(o.beam_size));
   }
   if (o.nbest < 1 || o.nbest > o.beam_size) {
-    bad("n-best: expected 1 to the beam size " + std::to_string(o.beam_size) + ", found " +
+    bad("n-best (--nbest): expected 1 to the beam size " + std::to_string(o.beam_size) + ", found " +
         std::to_string(o.nbest));
   }
   if (!(o.length_penalty >= 0 && o.length_penalty <= 100)) {
-    bad("length penalty: expected a number in [0, 100], found " +
+    bad("length penalty (--length-penalty): expected a number in [0, 100], found " +
         std::to_string(o.length_penalty));
   }
   if (!(o.max_len_ratio >= 0 && o.max_len_ratio <= 1000)) {
-    bad("maximum length ratio: expected a number in [0, 1000], found " +
+    bad("maximum length ratio (--max-len-ratio): expected a number in [0, 1000], found " +
         std::to_string(o.max_len_ratio));
   }
   if (o.max_len_offset < 0 || o.max_len_offset > 1000000) {
-    bad("maximum length offset: expected 0 to 1000000, found " +
+    bad("maximum length offset (--max-len-offset): expected 0 to 1000000, found " +
         std::to_string(o.max_len_offset));
   }
 }

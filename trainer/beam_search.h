@@ -63,7 +63,8 @@ struct BeamOptions {
   bool alignments = false;       // return the attention weights of the best
 };
 
-// Throws UserError naming the option when a value is out of range.
+// Throws UserError naming the option (and the `rnnsearch translate` flag)
+// when a value is out of range.
 void ValidateBeamOptions(const BeamOptions& options);
 
 // The most output tokens (</s> included) for a source of `src_len`
