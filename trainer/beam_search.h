@@ -11,6 +11,9 @@
 //   log p(y_i | ...) = log softmax of the readout (ops::ReadoutLoss::LogProbs).
 //   A candidate's score is its hypothesis's score plus the log-probability
 //   of its token (the sum of log-probabilities of all tokens so far).
+//   <pad> and <s> are never candidates (no target is either; as
+//   trainer/greedy.h's BestToken); the others' probabilities are not
+//   renormalised.
 // - The K - F best candidates survive (F: hypotheses of the sentence already
 //   finished; ties go to the lower hypothesis row, then the lower token id).
 //   A candidate whose token is </s> is finished; one that reaches the
@@ -23,8 +26,9 @@
 //   survivors). Plain beam search can prune the greedy path and end with a
 //   worse hypothesis than greedy decoding; with the greedy line the best
 //   returned hypothesis never scores below greedy's (under the ranking
-//   below), and with K = 1 the search IS greedy decoding: the argmax token
-//   of every step (the lowest id among equal maxima) until </s>.
+//   below), and with K = 1 the search IS greedy decoding: the most
+//   probable token of every step (the lowest id among equal maxima) until
+//   </s>.
 // - Ranking: finished hypotheses by normalized = score / length^alpha,
 //   length = tokens + 1 for </s> (alpha = options.length_penalty; 0 ranks by
 //   the plain score); the n best are returned, best first.

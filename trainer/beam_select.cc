@@ -11,11 +11,14 @@
 namespace rnnsearch {
 
 int TopTokens(const float* x, std::int64_t V, int k, TokenScore* out) {
-  const int want = static_cast<int>(std::min<std::int64_t>(k, V));
+  std::int64_t allowed = V;  // ids other than <pad> and <s>
+  for (const std::int32_t never : {Vocab::kPad, Vocab::kBos}) allowed -= never < V ? 1 : 0;
+  const int want = static_cast<int>(std::min<std::int64_t>(k, allowed));
   if (want <= 0) return 0;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   int have = 0;
   for (std::int64_t i = 0; i < V; ++i) {
+    if (i == Vocab::kPad || i == Vocab::kBos) continue;
     const float v = std::isnan(x[i]) ? kNegInf : x[i];
     // Ids come in increasing order: an equal value goes after the ones kept.
     if (have == want && !(v > out[want - 1].value)) continue;

@@ -19,8 +19,10 @@ struct TokenScore {
   std::int32_t id = -1;
 };
 
-// The min(k, V) best entries of x[0..V) into out[0..), highest value
-// first, the lower id first among equal values; returns their number.
+// The k best output tokens of a row of log-probabilities x: [V] into
+// out[0..), highest value first, the lower id first among equal values;
+// never <pad> or <s> (no target is either: trainer/greedy.h's BestToken
+// rule); returns their number (fewer than k when the row has fewer).
 int TopTokens(const float* x, std::int64_t V, int k, TokenScore* out);
 
 class BeamState {

@@ -105,20 +105,21 @@ double Normalized(double score, int length, double alpha) {
 
 const std::vector<int> kLengths = {3, 0, 7, 1, 9, 4, 12, 2};
 
-TEST(TopTokens, OrderTiesNanAndShortRows) {
+TEST(TopTokens, OrderTiesNanNoPadOrBos) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  const float x[] = {-1.0f, -0.5f, nan, -0.5f, -3.0f, -0.25f};
-  TokenScore out[6];
-  ASSERT_EQ(TopTokens(x, 6, 3, out), 3);
+  // ids:          <pad>  <unk>  <s>    </s>   4     5       6
+  const float x[] = {0.5f, -0.5f, 0.9f, -0.5f, nan, -0.25f, -3.0f};
+  TokenScore out[7];
+  ASSERT_EQ(TopTokens(x, 7, 3, out), 3);
   EXPECT_EQ(out[0].id, 5);
   EXPECT_EQ(out[1].id, 1);  // equal values: the lower id first
   EXPECT_EQ(out[2].id, 3);
-  ASSERT_EQ(TopTokens(x, 6, 6, out), 6);
-  EXPECT_EQ(out[3].id, 0);
-  EXPECT_EQ(out[4].id, 4);
-  EXPECT_EQ(out[5].id, 2);  // NaN last, as -infinity
-  EXPECT_EQ(TopTokens(x, 2, 5, out), 2);
-  EXPECT_EQ(TopTokens(x, 6, 0, out), 0);
+  ASSERT_EQ(TopTokens(x, 7, 7, out), 5);  // never <pad> or <s>
+  EXPECT_EQ(out[3].id, 6);
+  EXPECT_EQ(out[4].id, 4);  // NaN last, as -infinity
+  EXPECT_EQ(TopTokens(x, 3, 5, out), 1);
+  EXPECT_EQ(out[0].id, 1);
+  EXPECT_EQ(TopTokens(x, 7, 0, out), 0);
 }
 
 TEST(BeamSearch, BeamOneIsGreedyForEveryVariant) {
