@@ -9,6 +9,7 @@ int RunBench(const std::vector<std::string>& args, CommandEnv& env);
 int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env);
 int RunInspect(const std::vector<std::string>& args, CommandEnv& env);
 int RunScore(const std::vector<std::string>& args, CommandEnv& env);
+int RunTranslate(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
@@ -20,6 +21,8 @@ const std::vector<Command>& AllCommands() {
        &RunTrain},
       {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
        &RunBench},
+      {"translate", "translate text with a checkpoint (beam search, n-best, attention alignments)",
+       &RunTranslate},
       {"score", "corpus BLEU and chrF of a hypothesis file, as sacreBLEU computes them", &RunScore},
   };
   return commands;

@@ -1,0 +1,341 @@
+// rnnsearch translate as users run it, with small random models saved as
+// real checkpoints (io/checkpoint.h) with word vocabularies: the output is
+// the library's (trainer/translator.h) line for line; empty lines, blank
+// lines and lines longer than the training maximum; stdin/stdout; n-best
+// lines; the alignments file (shapes, pieces, rows summing to 1); the
+// output order under mpiexec -n 2 and -n 3; --run-dir's choice of
+// checkpoint; --weights; and clear errors that leave outputs untouched.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "io/checkpoint.h"
+#include "io/vocab.h"
+#include "ops/context.h"
+#include "tests/io/io_fixture.h"
+#include "tests/launch/json_value.h"
+#include "tests/launch/run_process.h"
+#include "trainer/checkpointing.h"
+#include "trainer/translator.h"
+
+namespace rnnsearch {
+namespace {
+
+using testing::Json;
+using testing::Mpiexec;
+using testing::ParseJson;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kBin = RNNSEARCH_BINARY;
+constexpr int kWords = 20;
+constexpr int kTrainMaxLen = 6;
+
+std::vector<std::string> Words(const std::string& stem) {
+  std::vector<std::string> w;
+  for (int i = 0; i < kWords; ++i) w.push_back(stem + std::to_string(i));
+  return w;
+}
+
+ModelConfig SmallModel() {
+  ModelConfig m;
+  m.emb_dim = 8;
+  m.enc_dim = 8;
+  m.dec_dim = 12;
+  m.att_dim = 10;
+  m.readout_dim = 8;
+  return m;
+}
+
+// A seeded random model; </s> likely enough that outputs end, <pad> and
+// <s> unlikely (as after training).
+ParamSet RandomParams(std::uint32_t seed) {
+  const int V = kWords + Vocab::kNumSpecial;
+  ParamSet p(ModelDims::From(SmallModel(), V, V));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const ParamSpec& s : p.specs()) {
+    float* x = p.Get(s.name);
+    for (std::int64_t k = 0; k < s.size(); ++k) x[k] = u(rng);
+  }
+  float* bias = p.Get("output.bias");
+  bias[Vocab::kEos] += 1.5f;
+  bias[Vocab::kPad] -= 30.0f;
+  bias[Vocab::kBos] -= 30.0f;
+  return p;
+}
+
+struct Saved {
+  Vocab src = Vocab::FromWords(Words("q"), "test source");
+  Vocab tgt = Vocab::FromWords(Words("z"), "test target");
+};
+
+// Saves `params` (and `ema` as its moving average, if given) at `step`.
+void Save(const std::string& path, const ParamSet& params, std::int64_t step,
+          const ParamSet* ema = nullptr) {
+  Saved v;
+  Config config;
+  config.model = SmallModel();
+  config.data.max_len = kTrainMaxLen;
+  CheckpointContents c;
+  c.meta.model = config.model;
+  c.meta.config_yaml = ConfigToYaml(config);
+  c.meta.src_vocab = v.src;
+  c.meta.tgt_vocab = v.tgt;
+  c.meta.state.step = step;
+  c.meta.optimizer_kind = "adam";
+  c.params = ConstTensorsOf(params);
+  if (ema != nullptr) c.ema = ConstTensorsOf(*ema);
+  SaveCheckpoint(path, c);
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Random source lines: an empty one, a blank one, and several longer than
+// the training maximum.
+std::vector<std::string> SourceLines(int n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> word(0, kWords - 1), len(1, 9);
+  std::vector<std::string> lines;
+  for (int i = 0; i < n; ++i) {
+    int words = len(rng);
+    if (i == 2 || i == 7) words = 0;
+    if (i == 5 || i == n - 1) words = 3 * kTrainMaxLen;
+    std::string line = i == 7 ? "   " : "";
+    for (int k = 0; k < words; ++k) line += (k ? " q" : "q") + std::to_string(word(rng));
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+class TranslateCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ckpt_ = dir_ / "model.h5";
+    Save(ckpt_, params_, 42);
+    lines_ = SourceLines(23, 3);
+    input_ = dir_ / "in.txt";
+    testing::WriteText(input_, testing::JoinLines(lines_));
+  }
+  ProcessResult Translate(const std::string& args) {
+    return RunProcess(kBin + " translate --threads 1 " + args);
+  }
+  // The library's translations of the input, as the command formats them.
+  std::vector<LineTranslation> Library(const BeamOptions& o, int batch_sentences) {
+    ops::Context ctx(1);
+    Saved v;
+    Translator t(ctx, params_, v.src, v.tgt, o, batch_sentences);
+    return t.Translate(lines_);
+  }
+
+  TempDir dir_{"translate_cli"};
+  ParamSet params_ = RandomParams(1);
+  std::string ckpt_, input_;
+  std::vector<std::string> lines_;
+};
+
+TEST_F(TranslateCli, OutputIsTheLibrarysLineForLine) {
+  const std::string out = dir_ / "out.txt";
+  const ProcessResult r =
+      Translate("--model " + ckpt_ + " --input " + input_ + " --output " + out +
+                " --batch-sentences 4");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  const std::vector<std::string> got = SplitLines(testing::ReadWhole(out));
+  const std::vector<LineTranslation> want = Library(BeamOptions{}, 4);
+  ASSERT_EQ(got.size(), lines_.size());
+  int nonempty = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], want[i].nbest[0].text) << "line " << i;
+    nonempty += got[i].empty() ? 0 : 1;
+  }
+  EXPECT_EQ(got[2], "");  // an empty line
+  EXPECT_EQ(got[7], "");  // only spaces: no tokens
+  EXPECT_GT(nonempty, 15);
+  int longer = 0;
+  for (const LineTranslation& t : want) longer += t.source.size() > kTrainMaxLen ? 1 : 0;
+  EXPECT_GE(longer, 2);
+  EXPECT_NE(r.err.find(std::to_string(longer) +
+                       " line(s) longer than the training maximum of 6 subwords"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("sentences/s"), std::string::npos) << r.err;
+  // stdin to stdout gives the same text.
+  const ProcessResult s =
+      RunProcess("cat " + input_ + " | " + kBin + " translate --threads 1 --model " + ckpt_);
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_EQ(s.out, testing::ReadWhole(out));
+}
+
+TEST_F(TranslateCli, NbestLines) {
+  const ProcessResult r =
+      Translate("--model " + ckpt_ + " --input " + input_ + " --beam-size 4 --nbest 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  BeamOptions o;
+  o.beam_size = 4;
+  o.nbest = 3;
+  const std::vector<LineTranslation> want = Library(o, 32);
+  std::vector<std::string> expected;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    for (const TextHypothesis& h : want[i].nbest) {
+      char score[32];
+      std::snprintf(score, sizeof score, "%.6f", h.normalized);
+      expected.push_back(std::to_string(i) + " ||| " + h.text + " ||| " + score);
+    }
+    EXPECT_EQ(want[i].nbest.size(), want[i].source.empty() ? 1u : 3u);
+  }
+  EXPECT_EQ(SplitLines(r.out), expected);
+}
+
+TEST_F(TranslateCli, AlignmentsFile) {
+  const std::string out = dir_ / "out.txt", align = dir_ / "align.jsonl";
+  const ProcessResult r = Translate("--model " + ckpt_ + " --input " + input_ + " --output " +
+                                    out + " --alignments " + align + " --beam-size 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> outputs = SplitLines(testing::ReadWhole(out));
+  const std::vector<std::string> rows = SplitLines(testing::ReadWhole(align));
+  ASSERT_EQ(rows.size(), lines_.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Json j = ParseJson(rows[i]);
+    EXPECT_EQ(j.at("line").number, static_cast<double>(i));
+    const Json& source = j.at("source");
+    const Json& target = j.at("target");
+    const Json& attention = j.at("attention");
+    std::string words, tokens;
+    for (std::size_t k = 0; k < source.items.size(); ++k) {
+      const std::string& piece = source.items[k].text;
+      if (k + 1 == source.items.size()) {
+        EXPECT_EQ(piece, "</s>");
+      } else {
+        words += (k ? " " : "") + piece;
+      }
+    }
+    std::istringstream split(lines_[i]);
+    std::string w, want_words;
+    while (split >> w) want_words += (want_words.empty() ? "" : " ") + w;
+    EXPECT_EQ(words, want_words) << "line " << i;
+    for (const Json& piece : target.items) {
+      if (piece.text != "</s>") tokens += (tokens.empty() ? "" : " ") + piece.text;
+    }
+    EXPECT_EQ(tokens, outputs[i]) << "line " << i;
+    if (want_words.empty()) {
+      EXPECT_TRUE(source.items.empty() && target.items.empty() && attention.items.empty());
+      continue;
+    }
+    ASSERT_EQ(attention.items.size(), target.items.size()) << "line " << i;
+    EXPECT_EQ(j.at("finished").boolean, target.items.back().text == "</s>");
+    for (const Json& row : attention.items) {
+      ASSERT_EQ(row.items.size(), source.items.size()) << "line " << i;
+      double sum = 0;
+      for (const Json& x : row.items) {
+        EXPECT_GE(x.number, 0.0);
+        sum += x.number;
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-4) << "line " << i;
+    }
+  }
+}
+
+TEST_F(TranslateCli, SameOutputUnderMpi) {
+  const std::string args = " translate --threads 1 --model " + ckpt_ + " --input " + input_ +
+                           " --nbest 2 --batch-sentences 3";
+  const ProcessResult one = RunProcess(kBin + args + " --alignments " + (dir_ / "a1.jsonl"));
+  ASSERT_EQ(one.status, 0) << one.err;
+  ASSERT_FALSE(one.out.empty());
+  for (int n : {2, 3}) {
+    const std::string align = dir_ / ("a" + std::to_string(n) + "_ranks.jsonl");
+    const ProcessResult r = RunProcess(Mpiexec(n) + kBin + args + " --alignments " + align);
+    ASSERT_EQ(r.status, 0) << n << " ranks: " << r.err;
+    EXPECT_EQ(r.out, one.out) << n << " ranks";
+    EXPECT_EQ(testing::ReadWhole(align), testing::ReadWhole(dir_ / "a1.jsonl")) << n << " ranks";
+  }
+  // More ranks than lines: the idle ranks take part in the gather.
+  testing::WriteText(dir_ / "two.txt", lines_[0] + "\n" + lines_[1] + "\n");
+  const ProcessResult few = RunProcess(Mpiexec(3) + kBin + " translate --threads 1 --model " +
+                                       ckpt_ + " --input " + (dir_ / "two.txt"));
+  ASSERT_EQ(few.status, 0) << few.err;
+  EXPECT_EQ(SplitLines(few.out).size(), 2u);
+}
+
+TEST_F(TranslateCli, RunDirectoryAndWeights) {
+  TempDir run{"translate_run"};
+  const ParamSet p5 = RandomParams(5), p9 = RandomParams(9), p12 = RandomParams(12);
+  Save(run / "ckpt-5.h5", p5, 5);
+  Save(run / "ckpt-9.h5", p9, 9);
+  auto output = [&](const std::string& source) {
+    const ProcessResult r = Translate(source + " --input " + input_);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  const std::string by5 = output("--model " + (run / "ckpt-5.h5"));
+  const std::string by9 = output("--model " + (run / "ckpt-9.h5"));
+  ASSERT_NE(by5, by9);
+  EXPECT_EQ(output("--run-dir " + run.path()), by9);  // the newest
+  // A damaged newer checkpoint is skipped with a warning.
+  testing::WriteText(run / "ckpt-12.h5", "not a checkpoint");
+  const ProcessResult skipped = Translate("--run-dir " + run.path() + " --input " + input_);
+  EXPECT_EQ(skipped.out, by9);
+  EXPECT_NE(skipped.err.find("skipping the checkpoint '" + (run / "ckpt-12.h5")),
+            std::string::npos)
+      << skipped.err;
+  // best.h5 comes first.
+  std::filesystem::copy_file(run / "ckpt-5.h5", run / "best.h5");
+  EXPECT_EQ(output("--run-dir " + run.path()), by5);
+  // The moving average when there is one (auto), else the parameters.
+  Save(dir_ / "ema.h5", p12, 12, &p5);
+  EXPECT_EQ(output("--model " + (dir_ / "ema.h5")), by5);
+  EXPECT_EQ(output("--model " + (dir_ / "ema.h5") + " --weights ema"), by5);
+  Save(dir_ / "p12.h5", p12, 12);
+  EXPECT_EQ(output("--model " + (dir_ / "ema.h5") + " --weights params"),
+            output("--model " + (dir_ / "p12.h5")));
+  const ProcessResult no_ema =
+      Translate("--model " + (dir_ / "p12.h5") + " --weights ema --input " + input_);
+  EXPECT_EQ(no_ema.status, 1);
+  EXPECT_NE(no_ema.err.find("has no moving average"), std::string::npos) << no_ema.err;
+}
+
+TEST_F(TranslateCli, ClearErrorsLeaveOutputsAlone) {
+  const std::string out = dir_ / "out.txt";
+  testing::WriteText(out, "keep me\n");
+  auto expect_error = [&](const std::string& args, int status, const std::string& text) {
+    const ProcessResult r = Translate(args + " --output " + out);
+    EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(testing::ReadWhole(out), "keep me\n") << args;
+  };
+  const std::string missing = dir_ / "missing.h5";
+  expect_error("--model " + missing + " --input " + input_, 1, missing);
+  expect_error("--model " + input_ + " --input " + input_, 1, input_);  // not a checkpoint
+  expect_error("--model " + ckpt_ + " --input " + (dir_ / "nope.txt"), 1, "nope.txt");
+  testing::WriteText(dir_ / "bad.txt", "q1 q2\nq3 \xff q4\n");
+  expect_error("--model " + ckpt_ + " --input " + (dir_ / "bad.txt"), 1,
+               "bad.txt:2: expected UTF-8 text");
+  expect_error("--input " + input_, 2, "exactly one of --model");
+  expect_error("--model " + ckpt_ + " --run-dir " + dir_.path(), 2, "exactly one of --model");
+  expect_error("--model " + ckpt_ + " --nbest 6", 2, "--nbest");
+  expect_error("--model " + ckpt_ + " --beam-size 0", 2, "--beam-size");
+  expect_error("--model " + ckpt_ + " --weights best", 2, "--weights");
+  expect_error("--run-dir " + (dir_ / "no_run"), 1, "no such directory");
+  TempDir empty{"translate_empty_run"};
+  expect_error("--run-dir " + empty.path(), 1, "has no checkpoint");
+  // Under MPI the same error, once, and every rank exits.
+  const ProcessResult r =
+      RunProcess(Mpiexec(2) + kBin + " translate --threads 1 --model " + missing);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace rnnsearch
