@@ -26,10 +26,10 @@ GreedyDecoder::GreedyDecoder(ops::Context& ctx, Model& model, const GreedyOption
 
 GreedyDecoder::~GreedyDecoder() = default;
 
-std::int32_t ArgMax(const float* x, std::int64_t n) {
-  std::int64_t best = 0;
-  for (std::int64_t k = 1; k < n; ++k) {
-    if (x[k] > x[best]) best = k;
+std::int32_t BestToken(const float* x, std::int64_t vocab) {
+  std::int64_t best = Vocab::kUnk;
+  for (std::int64_t k = best + 1; k < vocab; ++k) {
+    if (k != Vocab::kBos && x[k] > x[best]) best = k;
   }
   return static_cast<std::int32_t>(best);
 }
@@ -107,7 +107,7 @@ std::vector<std::vector<std::int32_t>> GreedyDecoder::Translate(const ParamSet& 
     for (int k = 0; k < n; ++k) {
       const auto kk = static_cast<std::size_t>(k);
       const int b = src_of[kk];
-      const std::int32_t tok = ArgMax(logp.data() + kk * static_cast<std::size_t>(Vt), Vt);
+      const std::int32_t tok = BestToken(logp.data() + kk * static_cast<std::size_t>(Vt), Vt);
       if (tok == Vocab::kEos) continue;
       out[static_cast<std::size_t>(b)].push_back(tok);
       if (step >= limit[static_cast<std::size_t>(b)]) continue;

@@ -1,6 +1,7 @@
 // Greedy decoding, batched over sentences: at each step every unfinished
-// sentence takes its most probable next token (the lowest id on a tie)
-// until it emits </s> or reaches its length limit. Used by validation
+// sentence takes its most probable next token (BestToken: the lowest id on
+// a tie, never <pad> or <s>) until it emits </s> or reaches its length
+// limit. Used by validation
 // (BLEU of greedy translations) and usable by `rnnsearch translate`.
 //
 // It runs MODEL.md's forward with the decoding ops: Model::Encode (H and
@@ -57,7 +58,9 @@ class GreedyDecoder {
   int max_b_ = 0, max_tx_ = 0;
 };
 
-// The index of the largest of x[0..n) (the first one on a tie).
-std::int32_t ArgMax(const float* x, std::int64_t n);
+// The most probable output token of one row of log-probabilities x: [Vt]:
+// the id of the largest value (the lowest on a tie), never <pad> or <s>
+// (no target is either).
+std::int32_t BestToken(const float* x, std::int64_t vocab);
 
 }  // namespace rnnsearch

@@ -1,0 +1,139 @@
+// Shared by the program-level training tests: a tiny translation task
+// (reverse the words and upper-case them) preprocessed with `rnnsearch
+// preprocess --tokenizer whitespace`, a tiny model config, running
+// `rnnsearch train` alone or under mpiexec, and reading back checkpoints
+// and metrics.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "io/checkpoint_dir.h"
+#include "tests/launch/run_process.h"
+#include "trainer/checkpointing.h"
+#include "trainer/params.h"
+
+namespace rnnsearch::testing {
+
+namespace fs = std::filesystem;
+
+// Writes `pairs` sentence pairs of the reversal task, drawn from `words`.
+inline void WriteTask(const fs::path& dir, const std::string& name, int pairs,
+                      const std::vector<std::string>& words, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::ofstream src(dir / (name + ".src")), tgt(dir / (name + ".tgt"));
+  for (int i = 0; i < pairs; ++i) {
+    const int n = 2 + static_cast<int>(rng() % 5);
+    std::vector<std::string> s;
+    for (int k = 0; k < n; ++k) s.push_back(words[rng() % words.size()]);
+    for (int k = 0; k < n; ++k) src << (k ? " " : "") << s[static_cast<std::size_t>(k)];
+    for (int k = n - 1; k >= 0; --k) {
+      std::string up = s[static_cast<std::size_t>(k)];
+      for (char& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      tgt << up << (k ? " " : "");
+    }
+    src << "\n";
+    tgt << "\n";
+  }
+}
+
+inline std::vector<std::string> ReadLines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+class TrainFixture : public ::testing::Test {
+ protected:
+  static inline fs::path root_;
+
+  static void SetUpTestSuite() {
+    root_ = fs::temp_directory_path() / ("rnnsearch_train_test_" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    const std::vector<std::string> words = {"alpha", "beta", "gamma", "delta", "eps",
+                                            "zeta",  "eta",  "theta", "iota",  "kappa"};
+    WriteTask(root_, "train", 40, words, 1);
+    WriteTask(root_, "other", 20, {"red", "green", "blue", "white"}, 2);
+    Run("preprocess --tokenizer whitespace --src train.src --tgt train.tgt --out corpus");
+    Run("preprocess --tokenizer whitespace --src train.src --tgt train.tgt --out valid "
+        "--vocab-from corpus");
+    Run("preprocess --tokenizer whitespace --src other.src --tgt other.tgt --out other");
+    std::ofstream(root_ / "tiny.yaml")
+        << "model: {emb_dim: 16, enc_dim: 16, dec_dim: 32, att_dim: 16, readout_dim: 16}\n"
+           "data: {train: corpus, valid: valid, batch_tokens: 0, batch_sentences: 10}\n"
+           "train: {lr: 0.01, max_epochs: 0, dropout: 0, valid_every: 0, log_every: 10}\n"
+           "checkpoint: {every: 0}\n"
+           "dist: {threads_per_rank: 1}\n";
+  }
+  static void TearDownTestSuite() { fs::remove_all(root_); }
+
+  // Runs `rnnsearch ARGS` in root_; asserts exit 0 unless told otherwise.
+  static ProcessResult Run(const std::string& args, int expect = 0, int ranks = 0) {
+    const std::string cmd = "cd " + root_.string() + " && " + (ranks > 0 ? Mpiexec(ranks) : "") +
+                            RNNSEARCH_BINARY + " " + args;
+    ProcessResult r = RunProcess(cmd);
+    if (expect >= 0) {
+      EXPECT_EQ(r.status, expect) << cmd << "\n" << r.err;
+    }
+    return r;
+  }
+
+  // rnnsearch train --config tiny.yaml --run-dir DIR SETS.
+  static ProcessResult Train(const std::string& dir, const std::string& sets, int expect = 0,
+                             int ranks = 0) {
+    return Run("train --config tiny.yaml --run-dir " + dir + " " + sets, expect, ranks);
+  }
+
+  static fs::path Path(const std::string& rel) { return root_ / rel; }
+};
+
+// The tensors of a checkpoint group ("params", "ema", "adam.m", "adam.v").
+inline ParamSet ReadSet(const fs::path& path, const std::string& group) {
+  const CheckpointReader reader(path.string());
+  const CheckpointInfo& info = reader.info();
+  ParamSet set(ModelDims::From(info.meta.model, info.meta.src_vocab.size(),
+                               info.meta.tgt_vocab.size()));
+  if (group == "params") {
+    reader.ReadParams(MutableTensorsOf(set));
+  } else if (group == "ema") {
+    reader.ReadEma(MutableTensorsOf(set));
+  } else {
+    reader.ReadOptimizerBuffer(group, MutableTensorsOf(set));
+  }
+  return set;
+}
+
+inline bool SameBytes(const ParamSet& a, const ParamSet& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// metrics.jsonl without the fields that measure time.
+inline std::vector<std::string> MetricsWithoutTimes(const fs::path& path) {
+  std::vector<std::string> out;
+  for (std::string line : ReadLines(path)) {
+    for (const char* key : {"\"src_tok_s\"", "\"tgt_tok_s\"", "\"elapsed_s\"", "\"time_left_s\"",
+                            "\"valid_s\""}) {
+      const auto at = line.find(key);
+      if (at == std::string::npos) continue;
+      auto end = line.find_first_of(",}", at);
+      if (line[end] == ',') ++end;
+      line.erase(at, end - at);
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace rnnsearch::testing
