@@ -27,5 +27,6 @@ std::string JsonString(const std::string& s);
 int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);
 int BenchIo(const std::vector<std::string>& args, CommandEnv& env);
 int BenchOps(const std::vector<std::string>& args, CommandEnv& env);
+int BenchTrain(const std::vector<std::string>& args, CommandEnv& env);
 
 }  // namespace rnnsearch

@@ -23,6 +23,8 @@ const std::vector<BenchTarget>& Targets() {
        &BenchIo},
       {"ops", "model forward+backward per op and whole vs the matmul rate (base, small shapes)",
        &BenchOps},
+      {"train", "whole training steps (data, model, clipping, Adam): tokens/s, peak memory",
+       &BenchTrain},
   };
   return targets;
 }
