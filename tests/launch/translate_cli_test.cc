@@ -20,6 +20,7 @@
 #include "ops/context.h"
 #include "tests/io/io_fixture.h"
 #include "tests/launch/json_value.h"
+#include "tests/launch/plot_tool.h"
 #include "tests/launch/run_process.h"
 #include "trainer/checkpointing.h"
 #include "trainer/translator.h"
@@ -246,6 +247,14 @@ TEST_F(TranslateCli, AlignmentsFile) {
       EXPECT_NEAR(sum, 1.0, 1e-4) << "line " << i;
     }
   }
+  // The plotting tool reads the file (when matplotlib is installed).
+  const std::string plot = testing::PlotCommand();
+  if (plot.empty()) return;
+  const ProcessResult p =
+      RunProcess(plot + " attention " + align + " --out " + (dir_ / "pictures") + " --sentences 0,5");
+  EXPECT_EQ(p.status, 0) << p.err;
+  EXPECT_GT(testing::PngSize(dir_ / "pictures/attention-5.png").first,
+            testing::PngSize(dir_ / "pictures/attention-0.png").first);  // 18 words against 5
 }
 
 TEST_F(TranslateCli, SameOutputUnderMpi) {
