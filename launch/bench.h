@@ -28,5 +28,6 @@ int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);
 int BenchIo(const std::vector<std::string>& args, CommandEnv& env);
 int BenchOps(const std::vector<std::string>& args, CommandEnv& env);
 int BenchTrain(const std::vector<std::string>& args, CommandEnv& env);
+int BenchTranslate(const std::vector<std::string>& args, CommandEnv& env);
 
 }  // namespace rnnsearch

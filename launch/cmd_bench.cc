@@ -25,6 +25,8 @@ const std::vector<BenchTarget>& Targets() {
        &BenchOps},
       {"train", "whole training steps (data, model, clipping, Adam): tokens/s, peak memory",
        &BenchTrain},
+      {"translate", "beam search vs greedy decoding on a random base-size model: sentences/s",
+       &BenchTranslate},
   };
   return targets;
 }
