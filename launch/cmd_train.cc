@@ -61,7 +61,8 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
     return 0;
   }
   ops::Context ctx(ResolveThreadsPerRank(config.dist.threads_per_rank, env.comm));
-  Trainer trainer(config, TrainerOptions{run_dir, plan}, env.comm, ctx, MakeGradSync(env.comm));
+  Trainer trainer(config, TrainerOptions{run_dir, plan}, env.comm, ctx,
+                  MakeGradSync(env.comm, config.dist));
   trainer.Run();
   return 0;
 }

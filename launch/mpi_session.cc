@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -42,6 +43,16 @@ MPI_Op ToMpi(ReduceOp op) {
     case ReduceOp::kMax: return MPI_MAX;
   }
   return MPI_SUM;
+}
+
+const char* ThreadLevelName(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+  }
+  return "unknown";
 }
 
 // Collectives take an int count: large buffers go in pieces of 2^30 elements.
@@ -137,6 +148,19 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   if (StartedByMpiLauncher()) {
     int provided = 0;
     MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    if (provided < MPI_THREAD_SERIALIZED) {
+      // The overlapped gradient sync (trainer/grad_sync_overlap.h) calls
+      // MPI from its communication thread while the main thread waits.
+      int rank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      std::fprintf(stderr,
+                   "rnnsearch [rank %d]: the MPI library provides thread support level %s; "
+                   "rnnsearch needs MPI_THREAD_SERIALIZED (gradients are all-reduced on a "
+                   "communication thread); use an MPI built with thread support (Open MPI "
+                   "provides it by default)\n",
+                   rank, ThreadLevelName(provided));
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     MPI_Errhandler handler;
     MPI_Comm_create_errhandler(&AbortOnMpiError, &handler);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, handler);

@@ -3,6 +3,8 @@
 #include <array>
 #include <cmath>
 
+#include "trainer/grad_sync_overlap.h"
+
 namespace rnnsearch {
 namespace {
 
@@ -47,9 +49,10 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
   return std::make_unique<AllreduceGradSync>(comm);
 }
 
-std::unique_ptr<GradSync> MakeGradSync(Comm& comm) {
+std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
-  return MakeAllreduceGradSync(comm);
+  if (!dist.overlap) return MakeAllreduceGradSync(comm);
+  return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb));
 }
 
 }  // namespace rnnsearch

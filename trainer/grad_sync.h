@@ -17,17 +17,21 @@
 // BeginLastBackward exists for an overlapped implementation (buckets of
 // the flat buffer reduced as the model reports them final through its
 // GradReadyFn, trainer/model.h; Finish then waits for what is in flight).
-// The implementations here block in Finish:
+// The implementations:
 //   MakeLocalGradSync()      one process: nothing to do;
-//   MakeAllreduceGradSync(c) one blocking Comm::Allreduce of the whole
-//                            float buffer plus one of the totals.
-// Neither knows about MPI: the communicator is common/comm.h.
+//   MakeAllreduceGradSync(c) blocking, in Finish: one Comm::Allreduce of the
+//                            whole float buffer plus one of the totals;
+//   OverlapGradSync          buckets reduced on a communication thread as
+//                            the backward pass finishes them
+//                            (trainer/grad_sync_overlap.h).
+// None knows about MPI: the communicator is common/comm.h.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "common/comm.h"
+#include "common/config.h"
 #include "trainer/model.h"
 #include "trainer/params.h"
 
@@ -64,8 +68,9 @@ std::unique_ptr<GradSync> MakeLocalGradSync();
 // `comm` must outlive the result.
 std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
 
-// The local one for a job of one rank, else the allreduce one.
-std::unique_ptr<GradSync> MakeGradSync(Comm& comm);
+// The local one for a job of one rank; else the overlapped one with
+// buckets of dist.bucket_mb (dist.overlap), or the blocking one.
+std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist);
 
 // The totals summed over `comm` in one Allreduce (for GradSync
 // implementations).

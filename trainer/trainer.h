@@ -1,6 +1,7 @@
 // The training loop of `rnnsearch train` (README, "Training and resuming").
 //
-//   Trainer trainer(config, {run_dir, PlanStart(...)}, comm, ctx, MakeGradSync(comm));
+//   Trainer trainer(config, {run_dir, PlanStart(...)}, comm, ctx,
+//                   MakeGradSync(comm, config.dist));
 //   TrainOutcome outcome = trainer.Run();
 //
 // Setup (constructor): opens the training corpus (its manifest gives the

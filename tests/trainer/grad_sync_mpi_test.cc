@@ -26,7 +26,9 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
   totals.tgt_tokens = r + 1;
   totals.src_tokens = 10 * (r + 1);
   totals.stop_signal = r == n - 1 ? 1 : 0;
-  const auto sync = MakeGradSync(comm);
+  DistConfig blocking;
+  blocking.overlap = false;
+  const auto sync = MakeGradSync(comm, blocking);
   EXPECT_FALSE(static_cast<bool>(sync->BeginLastBackward(grads)));  // blocking: no hook
   sync->Finish(grads, totals);
   const int tri = n * (n + 1) / 2;
