@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 
+#include "common/log.h"
 #include "trainer/grad_sync_overlap.h"
 
 namespace rnnsearch {
@@ -51,7 +52,11 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
 
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
-  if (!dist.overlap) return MakeAllreduceGradSync(comm);
+  if (!dist.overlap) {
+    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
+                      "backward pass (dist.overlap: false)";
+    return MakeAllreduceGradSync(comm);
+  }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb));
 }
 

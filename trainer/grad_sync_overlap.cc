@@ -1,15 +1,22 @@
 #include "trainer/grad_sync_overlap.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "common/log.h"
 
 namespace rnnsearch {
 namespace {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Mb(std::int64_t floats) {
+  return std::round(static_cast<double>(floats) * sizeof(float) / 1048576.0 * 1000.0) / 1000.0;
 }
 
 std::string RangeText(std::int64_t offset, std::int64_t count) {
@@ -67,6 +74,13 @@ void OverlapGradSync::EnsurePlan(ParamSet& grads) {
   if (!plan_.buckets.empty()) return;
   plan_ = PlanBuckets(GradientReadyStages(grads), bucket_floats_);
   size_ = grads.size();
+  std::int64_t largest = 0;
+  for (const GradBucket& b : plan_.buckets) largest = std::max(largest, b.count);
+  RNN_LOG(kInfo) << "gradient sync: overlapped, " << plan_.buckets.size() << " buckets (largest "
+                 << Mb(largest) << " MB, cap dist.bucket_mb " << Mb(bucket_floats_)
+                 << " MB) of the " << Mb(static_cast<std::int64_t>(size_))
+                 << " MB gradient, all-reduced on a communication thread during the backward "
+                    "pass";
 }
 
 GradReadyFn OverlapGradSync::BeginLastBackward(ParamSet& grads) {

@@ -22,11 +22,13 @@ void InstallStopSignals() {
   action.sa_flags = SA_RESTART;  // blocking reads and MPI calls continue
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
 }
 
 void RemoveStopSignals() {
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGUSR1, SIG_DFL);
 }
 
 int StopSignal() { return static_cast<int>(g_signal); }

@@ -1,4 +1,6 @@
-// SIGTERM and SIGINT as requests to stop training cleanly: the handler
+// SIGTERM, SIGINT and SIGUSR1 as requests to stop training cleanly (mpirun
+// forwards SIGUSR1 to every rank without killing them after a second, as it
+// does on SIGTERM; launch/rnnsearch-mpirun turns its SIGTERM into it): the handler
 // only records the signal; the training loop finishes its step, all ranks
 // agree to stop (trainer/grad_sync.h, StepTotals::stop_signal), rank 0
 // saves a checkpoint, and the process exits 0. A second signal of the same
@@ -8,7 +10,7 @@
 
 namespace rnnsearch {
 
-// Installs the handlers for SIGTERM and SIGINT (idempotent).
+// Installs the handlers for SIGTERM, SIGINT and SIGUSR1 (idempotent).
 void InstallStopSignals();
 
 // Restores the default actions (for the end of training).

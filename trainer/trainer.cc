@@ -27,7 +27,7 @@ std::string StopReasonText(StopReason reason) {
     case StopReason::kMaxSteps: return "train.max_steps reached";
     case StopReason::kMaxTime: return "train.max_time reached";
     case StopReason::kEarlyStop: return "early stopping (train.patience validations without a new best)";
-    case StopReason::kSignal: return "stopped by a signal (SIGTERM or SIGINT)";
+    case StopReason::kSignal: return "stopped by a signal (SIGTERM, SIGINT or SIGUSR1)";
   }
   return "?";
 }

@@ -1,0 +1,152 @@
+// Data-parallel `rnnsearch train` as users run it under mpiexec: the same
+// global batches on 1, 2 and 4 ranks give the same parameters up to float
+// summation order, the overlapped and the blocking gradient sync agree,
+// runs repeat bit for bit, and a run checkpointed on 2 ranks resumes on 1
+// or on 4 with the same sequence of global batches.
+//
+// Tolerances, on the parameters after the runs' steps (weights are
+// O(0.1-1), train.lr = 0.01). Every gradient element is summed in another
+// order over 1, 2 or 4 batch parts, which changes it by float rounding.
+//   SGD moves each weight by lr x gradient: 1e-6 (lr x 1e-4 after 8 steps;
+//       measured 1.5e-8).
+//   Adam divides by the root of the second moment, so an element whose
+//       gradient is small and noisy still moves by up to about lr per
+//       step, so rounding changes its moves relatively more: 2e-4, 2% of
+//       one step's lr (measured: 1.8e-6 for 1 vs 2 ranks, 4.6e-5 for 1 vs
+//       4, in encoder.0.bwd.weight_hh, after 8 steps). A sync that drops a
+//       rank's part changes most moves by a good fraction of lr; one that
+//       scales the sum, which Adam would hide, fails the SGD comparison.
+// Per-step losses (metrics.jsonl) agree to 1e-4 relative: another batch
+// would change them by far more.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+#include "tests/trainer/train_fixture.h"
+
+namespace rnnsearch::testing {
+namespace {
+
+constexpr double kAdamTol = 2e-4, kSgdTol = 1e-6;
+
+// The largest |a - b| and the tensor it is in.
+struct Diff {
+  double max = 0;
+  std::string tensor;
+};
+Diff MaxDiff(const ParamSet& a, const ParamSet& b) {
+  EXPECT_EQ(a.size(), b.size());
+  Diff d;
+  if (a.size() != b.size()) return {1e30, "(sizes differ)"};
+  for (const ParamSpec& s : a.specs()) {
+    const float* x = a.Get(s.name);
+    const float* y = b.Get(s.name);
+    for (std::int64_t i = 0; i < s.size(); ++i) {
+      const double e = std::fabs(double{x[i]} - double{y[i]});
+      if (e > d.max) d = {e, s.name};
+    }
+  }
+  return d;
+}
+
+// (step, loss) of the "train" lines of metrics.jsonl.
+std::vector<std::pair<int, double>> StepLosses(const fs::path& metrics) {
+  std::vector<std::pair<int, double>> out;
+  const std::regex re("\"kind\":\"train\",\"step\":([0-9]+),.*\"loss\":([-0-9.eE+]+)");
+  for (const std::string& line : ReadLines(metrics)) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) out.emplace_back(std::stoi(m[1]), std::stod(m[2]));
+  }
+  return out;
+}
+
+class DistCli : public TrainFixture {};
+
+// Expects |a - b| <= tol everywhere, naming the worst tensor.
+void ExpectClose(const ParamSet& a, const ParamSet& b, double tol, const std::string& what) {
+  const Diff d = MaxDiff(a, b);
+  EXPECT_LE(d.max, tol) << what << ": largest difference in " << d.tensor;
+  std::printf("%s: max |difference| %g (%s)\n", what.c_str(), d.max, d.tensor.c_str());
+}
+
+TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
+  // Dropout (masks keyed by global sentence) and accumulation on; tiny
+  // buckets (0.0005 MB = 131 floats) so that the overlapped sync runs many.
+  const std::string sets =
+      "--set train.max_steps=8 --set train.dropout=0.1 --set train.accumulate=2 "
+      "--set dist.bucket_mb=0.0005 --set train.log_every=1 ";
+  Train("w1", sets);
+  const ProcessResult r2 = Train("w2", sets, 0, 2);
+  EXPECT_NE(r2.err.find("gradient sync: overlapped"), std::string::npos) << r2.err;
+  const ProcessResult r2b = Train("w2b", sets + "--set dist.overlap=false", 0, 2);
+  EXPECT_NE(r2b.err.find("gradient sync: blocking"), std::string::npos) << r2b.err;
+  Train("w4", sets, 0, 4);
+  Train("w4again", sets, 0, 4);
+  Train("w4b", sets + "--set dist.overlap=false", 0, 4);
+  const std::string sgd = sets + "--set train.optimizer=sgd --set train.clip_norm=0 ";
+  Train("s1", sgd);
+  Train("s4", sgd, 0, 4);
+  auto params = [](const std::string& run) { return ReadSet(Path(run + "/ckpt-8.h5"), "params"); };
+  const ParamSet w1 = params("w1"), w2 = params("w2"), w4 = params("w4");
+  // 2 ranks: each summed element is one float addition in either sync.
+  EXPECT_TRUE(SameBytes(w2, params("w2b"))) << "2 ranks: overlapped and blocking sync differ";
+  EXPECT_TRUE(SameBytes(w4, params("w4again"))) << "4 ranks: two runs of the same job differ";
+  ExpectClose(w1, w2, kAdamTol, "Adam, 1 vs 2 ranks");
+  ExpectClose(w1, w4, kAdamTol, "Adam, 1 vs 4 ranks");
+  ExpectClose(w4, params("w4b"), kAdamTol, "Adam, 4 ranks overlapped vs blocking");
+  ExpectClose(params("s1"), params("s4"), kSgdTol, "SGD, 1 vs 4 ranks");
+  EXPECT_FALSE(SameBytes(w1, ReadSet(Path("s1/ckpt-8.h5"), "params")));
+  const auto l1 = StepLosses(Path("w1/metrics.jsonl"));
+  const auto l4 = StepLosses(Path("w4/metrics.jsonl"));
+  ASSERT_EQ(l1.size(), 8u);
+  ASSERT_EQ(l4.size(), 8u);
+  for (std::size_t k = 0; k < l1.size(); ++k) {
+    EXPECT_EQ(l1[k].first, l4[k].first);
+    EXPECT_NEAR(l1[k].second, l4[k].second, 1e-4 * std::fabs(l1[k].second)) << "step " << k + 1;
+  }
+}
+
+// Steps 1-6 on 2 ranks, then 7-12 on 1 or on 4 ranks, against 12 steps
+// on 1 rank in one go: the same data positions and losses step by step,
+// the same parameters up to the tolerance.
+TEST_F(DistCli, ACheckpointOfTwoRanksResumesOnOneOrFour) {
+  const std::string sets = "--set train.dropout=0.1 --set train.log_every=1 ";
+  Train("whole", sets + "--set train.max_steps=12");
+  Train("from2", sets + "--set train.max_steps=6", 0, 2);
+  for (const char* dir : {"to1", "to4"}) {
+    fs::create_directories(Path(dir));
+    fs::copy(Path("from2"), Path(dir), fs::copy_options::recursive);
+  }
+  const ProcessResult to1 = Train("to1", sets + "--set train.max_steps=12", 0, 0);
+  const ProcessResult to4 = Train("to4", sets + "--set train.max_steps=12", 0, 4);
+  EXPECT_NE(to4.err.find("resume from"), std::string::npos) << to4.err;
+  EXPECT_NE(to4.err.find("4 rank(s)"), std::string::npos) << to4.err;
+
+  const CheckpointReader whole(Path("whole/ckpt-12.h5").string());
+  const auto want = StepLosses(Path("whole/metrics.jsonl"));
+  ASSERT_EQ(want.size(), 12u);
+  for (const char* dir : {"to1", "to4"}) {
+    SCOPED_TRACE(dir);
+    const CheckpointReader got(Path(std::string(dir) + "/ckpt-12.h5").string());
+    EXPECT_EQ(got.info().meta.state.step, 12);
+    EXPECT_EQ(got.info().meta.state.position, whole.info().meta.state.position);
+    EXPECT_EQ(got.info().meta.state.epoch, whole.info().meta.state.epoch);
+    EXPECT_EQ(got.info().meta.state.rng, whole.info().meta.state.rng);
+    ExpectClose(ReadSet(Path(std::string(dir) + "/ckpt-12.h5"), "params"),
+                ReadSet(Path("whole/ckpt-12.h5"), "params"), kAdamTol,
+                std::string(dir) + " vs one run on 1 rank");
+    // metrics.jsonl was cut back to step 6 and continued: one line per step.
+    const auto losses = StepLosses(Path(std::string(dir) + "/metrics.jsonl"));
+    ASSERT_EQ(losses.size(), 12u);
+    for (std::size_t k = 0; k < 12; ++k) {
+      EXPECT_EQ(losses[k].first, want[k].first);
+      EXPECT_NEAR(losses[k].second, want[k].second, 1e-4 * std::fabs(want[k].second))
+          << "step " << k + 1;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rnnsearch::testing
