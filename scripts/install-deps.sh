@@ -14,7 +14,7 @@ packages=(
   libsentencepiece-dev sentencepiece # subwords; spm_encode for the io benchmark
   zlib1g-dev                         # .gz corpora
   libgtest-dev                       # tests
-  python3-matplotlib python3-numpy   # scripts/plot.py: the demo's attention and learning-curve pictures
+  python3 python3-matplotlib python3-numpy  # scripts/gen_dates.py, scripts/plot.py: the demo's data and pictures
 )
 
 missing=()
