@@ -32,7 +32,9 @@ CheckpointReader OpenRunCheckpoint(const std::string& dir) {
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     std::smatch m;
     const std::string file = e.path().filename().string();
-    if (std::regex_match(file, m, name)) steps.emplace_back(std::stoll(m[1].str()), e.path().string());
+    if (std::regex_match(file, m, name)) {
+      steps.emplace_back(std::stoll(m[1].str()), e.path().string());
+    }
   }
   if (ec) throw UserError("rnnsearch translate: --run-dir " + dir + ": " + ec.message());
   std::sort(steps.begin(), steps.end(), std::greater<>());

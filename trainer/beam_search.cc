@@ -22,8 +22,8 @@ void ValidateBeamOptions(const BeamOptions& o) {
     bad("beam size (--beam-size): expected 1 to 1000, found " + std::to_string(o.beam_size));
   }
   if (o.nbest < 1 || o.nbest > o.beam_size) {
-    bad("n-best (--nbest): expected 1 to the beam size " + std::to_string(o.beam_size) + ", found " +
-        std::to_string(o.nbest));
+    bad("n-best (--nbest): expected 1 to the beam size " + std::to_string(o.beam_size) +
+        ", found " + std::to_string(o.nbest));
   }
   if (!(o.length_penalty >= 0 && o.length_penalty <= 100)) {
     bad("length penalty (--length-penalty): expected a number in [0, 100], found " +

@@ -72,7 +72,8 @@ void BeamState::Select(int step, const float* logp, std::int64_t V, const float*
 #pragma omp parallel for schedule(static) if (std::int64_t{n} * V >= 16384)
   for (int r = 0; r < n; ++r) {
     const Row& row = rows[static_cast<std::size_t>(r)];
-    const int slots = K_ - static_cast<int>(sentences[static_cast<std::size_t>(row.sentence)].done.size());
+    const auto& done = sentences[static_cast<std::size_t>(row.sentence)].done;
+    const int slots = K_ - static_cast<int>(done.size());
     top_count_[static_cast<std::size_t>(r)] =
         TopTokens(logp + std::int64_t{r} * V, V, slots, top_.data() + std::int64_t{r} * K_);
   }

@@ -9,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rnnsearch::testing {
@@ -43,7 +44,7 @@ class JsonParser {
     throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(i_) + " of: " + s_);
   }
   void Space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+    while (i_ < s_.size() && std::string_view(" \t\n\r").find(s_[i_]) != std::string_view::npos) {
       ++i_;
     }
   }

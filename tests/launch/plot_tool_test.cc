@@ -103,7 +103,8 @@ TEST_F(PlotTool, ClearErrors) {
       "short.jsonl",
       R"({"line": 0, "source": ["a", "</s>"], "target": ["b", "</s>"], "attention": [[1.0, 0.0], [1.0]]})"
       "\n");
-  expect_error("attention " + short_row + out, "short.jsonl:1: attention row 1 must have one weight");
+  expect_error("attention " + short_row + out,
+               "short.jsonl:1: attention row 1 must have one weight");
   expect_error("attention " + Write("nokey.jsonl", "{\"line\": 0}\n") + out,
                "nokey.jsonl:1: missing key 'source'");
   expect_error("attention " + Write("a.jsonl", kAlignments) + out + " --sentences 9",

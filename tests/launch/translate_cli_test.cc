@@ -251,7 +251,8 @@ TEST_F(TranslateCli, AlignmentsFile) {
   const std::string plot = testing::PlotCommand();
   if (plot.empty()) return;
   const ProcessResult p =
-      RunProcess(plot + " attention " + align + " --out " + (dir_ / "pictures") + " --sentences 0,5");
+      RunProcess(plot + " attention " + align + " --out " + (dir_ / "pictures") +
+                 " --sentences 0,5");
   EXPECT_EQ(p.status, 0) << p.err;
   EXPECT_GT(testing::PngSize(dir_ / "pictures/attention-5.png").first,
             testing::PngSize(dir_ / "pictures/attention-0.png").first);  // 18 words against 5
