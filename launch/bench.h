@@ -29,5 +29,6 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env);
 int BenchOps(const std::vector<std::string>& args, CommandEnv& env);
 int BenchTrain(const std::vector<std::string>& args, CommandEnv& env);
 int BenchTranslate(const std::vector<std::string>& args, CommandEnv& env);
+int BenchDist(const std::vector<std::string>& args, CommandEnv& env);
 
 }  // namespace rnnsearch

@@ -1,0 +1,320 @@
+// rnnsearch bench dist: weak scaling of data-parallel training steps, run
+// under mpirun with N >= 2 ranks (scripts/bench_dist.sh runs it over
+// shared memory and over TCP).
+//
+// A step is what TrainStep does after reading: forward and backward of
+// this rank's batch part (B sentences of T tokens, the PyTorch peer's
+// `base` or `small` shapes, random ids, no dropout) with the GradSync's
+// hook, GradSync::Finish, clipping and Adam. Every rank's part has the
+// same shape, so the ranks do the same work. In each of --rounds rounds,
+// alternating so that a drifting machine load hits all alike:
+//   solo      rank 0 alone (the other ranks sleep in a polling barrier),
+//             no sync: the 1 rank x T threads baseline;
+//   overlap   all ranks, OverlapGradSync (dist.bucket_mb);
+//   blocking  all ranks, one blocking allreduce after the backward pass;
+//   plain     Comm::Allreduce (MPI_Allreduce in place) of the gradient
+//             buffer's bytes alone, barrier-separated, the slowest rank's
+//             time: the library's own bandwidth in this run.
+// Figures (JSON lines; medians over all timed steps of all rounds):
+//   dist.solo.step_ms, dist.solo.tgt_tokens_per_s
+//   dist.SYNC.step_ms, dist.SYNC.tgt_tokens_per_s (all ranks)
+//   dist.SYNC.weak_scaling_efficiency  solo step time / SYNC step time
+//                                      (= tokens/s over N x solo tokens/s)
+//   dist.SYNC.comm_wait_share  time in Finish (waiting for buckets still
+//                              in flight, the totals' allreduce) over the
+//                              step time, mean over ranks
+//   dist.SYNC.allreduce_gbps   gradient bytes / time spent in allreduces
+//                              per step (overlap: the communication
+//                              thread's; blocking: Finish's)
+//   dist.SYNC.allreduce_vs_plain  that bandwidth over the plain one
+//   dist.plain_allreduce.ms, dist.plain_allreduce.gbps
+//   dist.PHASE.main_thread_cpu_share  CPU time of the stepping thread over
+//                              the step time (solo: rank 0's; else the mean
+//                              over ranks): below 1 when it waited for
+//                              communication or lost its core to another
+//                              thread or process (a busy machine)
+// Bandwidth is algorithm bandwidth: bytes of the buffer / time (GB = 1e9).
+#include <mpi.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "common/error.h"
+#include "launch/bench.h"
+#include "trainer/grad_sync_overlap.h"
+#include "trainer/init.h"
+#include "trainer/model.h"
+#include "trainer/optimizer.h"
+
+namespace rnnsearch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+struct DistPreset {
+  const char* name;
+  int B, T;
+  std::int64_t V, E, He, Hd, A, O;
+};
+
+const DistPreset kDistPresets[] = {
+    {"small", 32, 20, 4000, 128, 128, 256, 256, 256},
+    {"base", 64, 20, 10000, 256, 256, 512, 512, 512},
+};
+
+// A barrier during which the waiting ranks sleep instead of spinning on
+// their cores (so that rank 0's solo steps run as if alone).
+void SleepingBarrier(Comm& comm) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return comm.Barrier();
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  for (int done = 0;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// B sentences of T ids in [4, V) on both sides, sentence numbers from first.
+Batch SyntheticBatch(const DistPreset& p, std::uint32_t seed, std::int64_t first) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::int32_t> id(4, static_cast<std::int32_t>(p.V) - 1);
+  Batch b;
+  b.size = p.B;
+  b.first = first;
+  b.src_steps = b.tgt_steps = p.T;
+  b.src.resize(static_cast<std::size_t>(p.B) * p.T);
+  b.tgt.resize(b.src.size());
+  for (auto& x : b.src) x = id(rng);
+  for (auto& x : b.tgt) x = id(rng);
+  b.src_len.assign(static_cast<std::size_t>(p.B), p.T);
+  b.tgt_len.assign(static_cast<std::size_t>(p.B), p.T);
+  return b;
+}
+
+struct StepTimes {
+  std::vector<double> step, finish;
+  std::vector<double> cpu;  // the calling thread's CPU time in the step
+};
+
+// CPU time of the calling thread, seconds.
+double ThreadCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+class Runner {
+ public:
+  Runner(const DistPreset& p, ops::Context& ctx, int rank)
+      : p_(p),
+        dims_(Dims(p)),
+        model_(ctx, dims_, ModelOptions{}),
+        params_(dims_),
+        grads_(dims_),
+        optimizer_(OptimizerOptions{}, dims_),
+        batch_(SyntheticBatch(p, 11 + rank, 0)) {
+    InitParams(params_, 1);
+  }
+
+  // `steps` timed steps after `warmup` untimed ones with `sync`, as one
+  // rank of `ranks`.
+  void Run(GradSync& sync, int ranks, int warmup, int steps, StepTimes& times) {
+    const float scale = 1.0f / static_cast<float>(static_cast<std::int64_t>(ranks) * p_.B * p_.T);
+    for (int k = 0; k < warmup + steps; ++k) {
+      const auto t0 = Clock::now();
+      const double c0 = ThreadCpu();
+      grads_.Zero();
+      const GradReadyFn hook = sync.BeginLastBackward(grads_);
+      const StepResult r = model_.ForwardBackward(params_, grads_, batch_, scale, counter_++, hook);
+      StepTotals totals;
+      totals.loss = r.loss;
+      totals.tgt_tokens = r.tokens;
+      const auto t1 = Clock::now();
+      sync.Finish(grads_, totals);
+      const auto t2 = Clock::now();
+      ApplyUpdate(optimizer_, params_, grads_, 1, 1e-5, 1.0);
+      const auto t3 = Clock::now();
+      const double c3 = ThreadCpu();
+      if (k >= warmup) {
+        times.step.push_back(Seconds(t0, t3));
+        times.finish.push_back(Seconds(t1, t2));
+        times.cpu.push_back(c3 - c0);
+      }
+    }
+  }
+
+  ParamSet& grads() { return grads_; }
+  const ModelDims& dims() const { return dims_; }
+
+ private:
+  static ModelDims Dims(const DistPreset& p) {
+    ModelDims d;
+    d.Vs = d.Vt = p.V;
+    d.E = p.E;
+    d.He = p.He;
+    d.Hd = p.Hd;
+    d.A = p.A;
+    d.O = p.O;
+    return d;
+  }
+
+  const DistPreset& p_;
+  ModelDims dims_;
+  Model model_;
+  ParamSet params_, grads_;
+  Optimizer optimizer_;
+  Batch batch_;
+  std::uint64_t counter_ = 0;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double Sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+}  // namespace
+
+int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+      ("config", po::value<std::string>()->default_value("base"), "shape preset: base or small")
+      ("threads", po::value<int>()->default_value(1), "compute threads per rank")
+      ("steps", po::value<int>()->default_value(5), "timed steps per phase and round")
+      ("warmup", po::value<int>()->default_value(1), "untimed steps before each phase")
+      ("rounds", po::value<int>()->default_value(3), "rounds of solo, overlap, blocking, plain")
+      ("bucket-mb", po::value<double>()->default_value(25.0), "dist.bucket_mb of the overlap sync")
+      ("transport", po::value<std::string>()->default_value("default"),
+       "label printed with every figure (scripts/bench_dist.sh: shm or tcp)");
+  // clang-format on
+  po::variables_map vm;
+  if (!ParseCommandArgs("bench dist",
+                        "[--config base|small] [--threads T] [--steps k] [--rounds r]", options,
+                        args, vm, env)) {
+    return 0;
+  }
+  Comm& comm = env.comm;
+  const int n = comm.size(), rank = comm.rank();
+  if (n < 2) {
+    throw UsageError(
+        "rnnsearch bench dist: run it under mpirun with 2 or more ranks "
+        "(scripts/bench_dist.sh)");
+  }
+  const std::string config = vm["config"].as<std::string>();
+  const DistPreset* preset = nullptr;
+  for (const DistPreset& p : kDistPresets) {
+    if (config == p.name) preset = &p;
+  }
+  if (preset == nullptr) {
+    throw UsageError("rnnsearch bench dist: unknown --config '" + config +
+                     "' (expected base or small)");
+  }
+  const int threads = vm["threads"].as<int>(), steps = vm["steps"].as<int>();
+  const int warmup = vm["warmup"].as<int>(), rounds = vm["rounds"].as<int>();
+  const double bucket_mb = vm["bucket-mb"].as<double>();
+  if (threads < 1 || steps < 1 || warmup < 0 || rounds < 1 || bucket_mb < 0) {
+    throw UsageError(
+        "rnnsearch bench dist: expected --threads, --steps, --rounds >= 1 and "
+        "--warmup, --bucket-mb >= 0");
+  }
+
+  ops::Context ctx(threads);
+  Runner runner(*preset, ctx, rank);
+  OverlapGradSync overlap(comm, BucketFloats(bucket_mb));
+  const auto blocking = MakeAllreduceGradSync(comm);
+  const auto local = MakeLocalGradSync();
+  StepTimes solo, over, block;
+  std::vector<double> plain;
+  double overlap_comm = 0, overlap_steps = 0;
+  ParamSet& g = runner.grads();
+  for (int round = 0; round < rounds; ++round) {
+    SleepingBarrier(comm);
+    if (rank == 0) runner.Run(*local, 1, warmup, steps, solo);
+    SleepingBarrier(comm);
+    const OverlapSyncStats before = overlap.stats();
+    runner.Run(overlap, n, warmup, steps, over);
+    const OverlapSyncStats after = overlap.stats();
+    // Timed steps only: the warm-up's share by proportion of steps.
+    overlap_comm += (after.comm_seconds - before.comm_seconds) * steps / (warmup + steps);
+    overlap_steps += steps;
+    comm.Barrier();
+    runner.Run(*blocking, n, warmup, steps, block);
+    comm.Barrier();
+    g.Zero();  // the same bytes; repeated sums of zeros stay finite
+    for (int k = 0; k < warmup + steps; ++k) {
+      comm.Barrier();
+      const auto t0 = Clock::now();
+      comm.Allreduce(g.data(), g.size(), ReduceOp::kSum);
+      double dt = Seconds(t0, Clock::now());
+      comm.Allreduce(&dt, 1, ReduceOp::kMax);
+      if (k >= warmup) plain.push_back(dt);
+    }
+  }
+
+  // Rank 0's step times are the job's (every step ends in the sync);
+  // shares are averaged over the ranks.
+  auto mean_over_ranks = [&](double x) {
+    comm.Allreduce(&x, 1, ReduceOp::kSum);
+    return x / n;
+  };
+  const double over_share = mean_over_ranks(Sum(over.finish) / Sum(over.step));
+  const double block_share = mean_over_ranks(Sum(block.finish) / Sum(block.step));
+  const double over_comm_per_step = mean_over_ranks(overlap_comm / overlap_steps);
+  const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / block.step.size());
+  const double over_cpu = mean_over_ranks(Sum(over.cpu) / Sum(over.step));
+  const double block_cpu = mean_over_ranks(Sum(block.cpu) / Sum(block.step));
+  const double solo_ms = Median(solo.step) * 1e3;  // rank 0 only
+  const double over_ms = Median(over.step) * 1e3, block_ms = Median(block.step) * 1e3;
+  const double plain_s = Median(plain);
+  const double bytes = static_cast<double>(g.size()) * sizeof(float);
+  const double tokens = static_cast<double>(preset->B) * preset->T;
+
+  const JsonFields f = {{"config", JsonString(preset->name)},
+                        {"transport", JsonString(vm["transport"].as<std::string>())},
+                        {"ranks", std::to_string(n)},
+                        {"threads", std::to_string(threads)},
+                        {"bucket_mb", std::to_string(bucket_mb)},
+                        {"buckets", std::to_string(overlap.plan().buckets.size())},
+                        {"grad_mb", std::to_string(bytes / 1048576.0)},
+                        {"timed_steps", std::to_string(steps * rounds)}};
+  PrintFigure(env, "dist.solo.step_ms", solo_ms, "ms", f);
+  PrintFigure(env, "dist.solo.tgt_tokens_per_s", tokens / solo_ms * 1e3, "tokens/s", f);
+  if (rank == 0) {
+    PrintFigure(env, "dist.solo.main_thread_cpu_share", Sum(solo.cpu) / Sum(solo.step), "ratio", f);
+  }
+  for (const auto& [name, ms, share, comm_s, cpu] :
+       {std::tuple{"overlap", over_ms, over_share, over_comm_per_step, over_cpu},
+        std::tuple{"blocking", block_ms, block_share, block_comm_per_step, block_cpu}}) {
+    const std::string s = std::string("dist.") + name + ".";
+    PrintFigure(env, s + "step_ms", ms, "ms", f);
+    PrintFigure(env, s + "tgt_tokens_per_s", n * tokens / ms * 1e3, "tokens/s", f);
+    PrintFigure(env, s + "weak_scaling_efficiency", solo_ms / ms, "ratio", f);
+    PrintFigure(env, s + "comm_wait_share", share, "ratio", f);
+    PrintFigure(env, s + "allreduce_gbps", bytes / comm_s * 1e-9, "GB/s", f);
+    PrintFigure(env, s + "allreduce_vs_plain", plain_s / comm_s, "ratio", f);
+    PrintFigure(env, s + "main_thread_cpu_share", cpu, "ratio", f);
+  }
+  PrintFigure(env, "dist.plain_allreduce.ms", plain_s * 1e3, "ms", f);
+  PrintFigure(env, "dist.plain_allreduce.gbps", bytes / plain_s * 1e-9, "GB/s", f);
+  return 0;
+}
+
+}  // namespace rnnsearch
