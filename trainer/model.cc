@@ -81,16 +81,21 @@ StepResult Model::ForwardBackward(const ParamSet& params, ParamSet& grads, const
   assert(params.dims() == dims_ && grads.dims() == dims_);
   if (stages_.empty()) stages_ = GradientReadyStages(grads);
   const DropoutKey key{options_.seed, dropout_step};
-  return Run(params, &grads, batch, grad_scale, options_.dropout > 0 ? &key : nullptr, ready);
+  return Run(params, &grads, batch, grad_scale, options_.dropout > 0 ? &key : nullptr, ready,
+             options_.label_smoothing);
 }
 
 StepResult Model::Evaluate(const ParamSet& params, const Batch& batch) {
+  return Evaluate(params, batch, options_.label_smoothing);
+}
+
+StepResult Model::Evaluate(const ParamSet& params, const Batch& batch, float label_smoothing) {
   assert(params.dims() == dims_);
-  return Run(params, nullptr, batch, 0.0f, nullptr, {});
+  return Run(params, nullptr, batch, 0.0f, nullptr, {}, label_smoothing);
 }
 
 StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batch, float grad_scale,
-                      const DropoutKey* dropout, const GradReadyFn& ready) {
+                      const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing) {
   const int B = batch.size;
   if (B == 0) {  // nothing to compute, but the same ready calls as every rank
     if (grads != nullptr) {
@@ -177,7 +182,7 @@ StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batc
       const float* s = states + (B + r0) * Hd;  // s_i: states block i + 1
       const float* mask = t_mask != nullptr ? t_mask + r0 * O : nullptr;
       const ops::TokenLoss loss = readout_->Forward(s, contexts + r0 * C, y + r0 * E, tgt + r0, rp,
-                                                    options_.label_smoothing, n, mask);
+                                                    label_smoothing, n, mask);
       result.loss += loss.sum;
       result.tokens += loss.tokens;
       if (grads != nullptr) {

@@ -143,8 +143,11 @@ class Model {
                              float grad_scale, std::uint64_t dropout_step,
                              const GradReadyFn& ready = {});
 
-  // The loss without dropout and without any gradient (validation).
+  // The loss without dropout and without any gradient (validation), with
+  // the label smoothing of the options, or eps = label_smoothing (0: the
+  // plain cross-entropy, for perplexity).
   StepResult Evaluate(const ParamSet& params, const Batch& batch);
+  StepResult Evaluate(const ParamSet& params, const Batch& batch, float label_smoothing);
 
   // For decoding: the encoder output H: [Tx, B, 2He] and the initial
   // decoder state s0: [B, Hd] of source ids src: [Tx, B] with lengths
@@ -165,7 +168,7 @@ class Model {
   using Range = std::pair<std::int64_t, std::int64_t>;
 
   StepResult Run(const ParamSet& params, ParamSet* grads, const Batch& batch, float grad_scale,
-                 const DropoutKey* dropout, const GradReadyFn& ready);
+                 const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing);
   EncoderShape& Encoder(int B, int Tx);
   DecoderShape& Decoder(int B, int Tx, int Ty);
   // Embeds, encodes and computes s0 into the buffers (forward only).

@@ -83,13 +83,6 @@ Validator::Validator(Comm& comm, ops::Context& ctx, const Config& config, const 
                     " vs " + train.tgt_vocab().hash_hex() +
                     "); preprocess it with --vocab-from " + train.dir());
   }
-  if (config.train.label_smoothing > 0) {
-    ModelOptions o = ModelOptions::FromConfig(config.train);
-    o.dropout = 0;
-    o.label_smoothing = 0;
-    o.shape_cache = 1;
-    eval_model_ = std::make_unique<Model>(ctx, model.dims(), o);
-  }
   if (comm_.rank() == 0) LoadReferences();
 }
 
@@ -115,12 +108,11 @@ ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_p
   options.batching.shuffle = false;
   options.epochs = 1;
   BatchReader reader(corpus_, options, DataPosition{});
-  Model& evaluator = eval_model_ != nullptr ? *eval_model_ : model_;
   const Vocab& vocab = corpus_->tgt_vocab();
   double sums[3] = {0, 0, 0};  // loss, tokens, sentences
   std::string mine;            // per sentence: line, hypothesis, decoded reference
   while (auto batch = reader.Next()) {
-    const StepResult r = evaluator.Evaluate(params, *batch);
+    const StepResult r = model_.Evaluate(params, *batch, 0.0f);  // plain cross-entropy
     sums[0] += r.loss;
     sums[1] += static_cast<double>(r.tokens);
     sums[2] += batch->size;

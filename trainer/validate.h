@@ -48,7 +48,8 @@ class Validator {
  public:
   // Opens config.data.valid; its vocabularies must be those of the
   // training corpus `train` (UserError naming both directories otherwise).
-  // `model` (the training model) encodes for the greedy decoder; it must
+  // `model` (the training model) scores the references (Model::Evaluate
+  // with label smoothing 0) and encodes for the greedy decoder; it must
   // outlive the validator.
   Validator(Comm& comm, ops::Context& ctx, const Config& config, const Corpus& train, Model& model);
   ~Validator();
@@ -67,7 +68,6 @@ class Validator {
   Config config_;
   std::shared_ptr<const Corpus> corpus_;
   Model& model_;
-  std::unique_ptr<Model> eval_model_;  // without label smoothing, when training has it
   GreedyDecoder greedy_;
   std::vector<std::string> references_;  // rank 0: lines of the target input file (or empty)
   bool have_references_ = false;
