@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "common/log.h"
@@ -14,6 +15,15 @@ namespace {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// This process's peak resident memory in MB (VmHWM), -1 where unknown.
+double PeakRssMb() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -83,7 +93,8 @@ TrainOutcome Trainer::Run() {
   outcome.step = t.step;
   outcome.checkpoint = last_checkpoint_;
   RNN_LOG(kInfo) << "training ends at step " << t.step << ": " << StopReasonText(outcome.reason)
-                 << (last_checkpoint_.empty() ? "" : "; checkpoint '" + last_checkpoint_ + "'");
+                 << (last_checkpoint_.empty() ? "" : "; checkpoint '" + last_checkpoint_ + "'")
+                 << "; peak memory of rank 0: " << static_cast<int>(PeakRssMb()) << " MB";
   return outcome;
 }
 
