@@ -27,9 +27,6 @@
 //                              per step (overlap: the communication
 //                              thread's; blocking: Finish's)
 //   dist.SYNC.allreduce_vs_plain  that bandwidth over the plain one
-//   dist.overlap.sent_mb_per_step  MB all-reduced per step (the embeddings
-//                              travel as their non-zero rows only)
-//   dist.overlap.wire_gbps     those bytes / the communication thread's time
 //   dist.plain_allreduce.ms, dist.plain_allreduce.gbps
 //   dist.PHASE.main_thread_cpu_share  CPU time of the stepping thread over
 //                              the step time (solo: rank 0's; else the mean
@@ -246,7 +243,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const auto local = MakeLocalGradSync();
   StepTimes solo, over, block;
   std::vector<double> plain;
-  double overlap_comm = 0, overlap_steps = 0, overlap_sent = 0;
+  double overlap_comm = 0, overlap_steps = 0;
   ParamSet& g = runner.grads();
   for (int round = 0; round < rounds; ++round) {
     SleepingBarrier(comm);
@@ -258,7 +255,6 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     // Timed steps only: the warm-up's share by proportion of steps.
     overlap_comm += (after.comm_seconds - before.comm_seconds) * steps / (warmup + steps);
     overlap_steps += steps;
-    overlap_sent += (after.sent_bytes - before.sent_bytes) * steps / (warmup + steps);
     comm.Barrier();
     runner.Run(*blocking, n, warmup, steps, block);
     comm.Barrier();
@@ -316,9 +312,6 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     PrintFigure(env, s + "allreduce_vs_plain", plain_s / comm_s, "ratio", f);
     PrintFigure(env, s + "main_thread_cpu_share", cpu, "ratio", f);
   }
-  const double sent = overlap_sent / overlap_steps;
-  PrintFigure(env, "dist.overlap.sent_mb_per_step", sent / 1048576.0, "MB", f);
-  PrintFigure(env, "dist.overlap.wire_gbps", sent / over_comm_per_step * 1e-9, "GB/s", f);
   PrintFigure(env, "dist.plain_allreduce.ms", plain_s * 1e3, "ms", f);
   PrintFigure(env, "dist.plain_allreduce.gbps", bytes / plain_s * 1e-9, "GB/s", f);
   return 0;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -26,16 +25,9 @@ std::string RangeText(std::int64_t offset, std::int64_t count) {
 
 }  // namespace
 
-std::vector<SparseRows> EmbeddingRows(const ParamSet& grads) {
-  const ModelDims& d = grads.dims();
-  std::vector<SparseRows> out = {{grads.Offset("src_embed.weight"), d.Vs, d.E}};
-  if (!d.tie_target_embeddings) out.push_back({grads.Offset("tgt_embed.weight"), d.Vt, d.E});
-  return out;
-}
-
 BucketPlan PlanBuckets(
-    const std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>>& stages, std::int64_t cap,
-    const std::vector<SparseRows>& sparse) {
+    const std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>>& stages,
+    std::int64_t cap) {
   BucketPlan plan;
   for (const auto& stage : stages) {
     for (const auto& r : stage) {
@@ -46,19 +38,6 @@ BucketPlan PlanBuckets(
   bool is_open = false;
   for (std::size_t k = 0; k < plan.ranges.size(); ++k) {
     const auto [offset, count] = plan.ranges[k];
-    const SparseRows* rows = nullptr;
-    for (const SparseRows& s : sparse) {
-      // The tensor and its padding to the next 64-byte boundary, nothing else.
-      const std::int64_t n = s.rows * s.row_len;
-      if (s.offset == offset && count >= n && count - n < 16) rows = &s;
-    }
-    if (rows != nullptr) {
-      if (is_open) plan.buckets.push_back(open);
-      is_open = false;
-      plan.buckets.push_back(
-          GradBucket{offset, count, static_cast<int>(k), rows->rows, rows->row_len});
-      continue;
-    }
     const bool touches =
         is_open && (offset + count == open.offset || open.offset + open.count == offset);
     if (touches && cap > 0 && open.count + count <= cap) {
@@ -93,14 +72,13 @@ OverlapGradSync::~OverlapGradSync() {
 
 void OverlapGradSync::EnsurePlan(ParamSet& grads) {
   if (!plan_.buckets.empty()) return;
-  plan_ = PlanBuckets(GradientReadyStages(grads), bucket_floats_, EmbeddingRows(grads));
+  plan_ = PlanBuckets(GradientReadyStages(grads), bucket_floats_);
   size_ = grads.size();
   std::int64_t largest = 0;
   for (const GradBucket& b : plan_.buckets) largest = std::max(largest, b.count);
   RNN_LOG(kInfo) << "gradient sync: overlapped, " << plan_.buckets.size() << " buckets (largest "
                  << Mb(largest) << " MB, cap dist.bucket_mb " << Mb(bucket_floats_)
-                 << " MB; the embeddings by their non-zero rows) of the "
-                 << Mb(static_cast<std::int64_t>(size_))
+                 << " MB) of the " << Mb(static_cast<std::int64_t>(size_))
                  << " MB gradient, all-reduced on a communication thread during the backward "
                     "pass";
 }
@@ -204,15 +182,9 @@ void OverlapGradSync::Loop() {
     lock.unlock();
     const double t0 = Now();
     std::exception_ptr error;
-    double sent = 0;
     if (!skip) {
       try {
-        if (b.rows > 0) {
-          sent = ReduceRows(data, b);
-        } else {
-          comm_.Allreduce(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum);
-          sent = static_cast<double>(b.count) * sizeof(float);
-        }
+        comm_.Allreduce(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum);
       } catch (...) {
         error = std::current_exception();
       }
@@ -223,44 +195,9 @@ void OverlapGradSync::Loop() {
     ++done_;
     stats_.buckets += 1;
     stats_.bytes += static_cast<double>(b.count) * sizeof(float);
-    stats_.sent_bytes += sent;
     stats_.comm_seconds += dt;
     cv_.notify_all();
   }
-}
-
-double OverlapGradSync::ReduceRows(float* data, const GradBucket& b) {
-  float* t = data + b.offset;  // [rows, row_len]
-  const auto len = static_cast<std::size_t>(b.row_len);
-  mask_.assign(static_cast<std::size_t>(b.rows), 0.0f);
-  for (std::int64_t r = 0; r < b.rows; ++r) {
-    const auto* bits = reinterpret_cast<const unsigned char*>(t + r * b.row_len);
-    // Any bit set (so -0.0 and NaN count as non-zero, as in a dense sum).
-    for (std::size_t i = 0; i < len * sizeof(float); ++i) {
-      if (bits[i] != 0) {
-        mask_[static_cast<std::size_t>(r)] = 1.0f;
-        break;
-      }
-    }
-  }
-  comm_.Allreduce(mask_.data(), mask_.size(), ReduceOp::kMax);
-  std::size_t n = 0;
-  for (float m : mask_) n += m != 0.0f ? 1 : 0;
-  packed_.resize(n * len);
-  std::size_t k = 0;
-  for (std::int64_t r = 0; r < b.rows; ++r) {
-    if (mask_[static_cast<std::size_t>(r)] == 0.0f) continue;
-    std::memcpy(packed_.data() + k * len, t + r * b.row_len, len * sizeof(float));
-    ++k;
-  }
-  comm_.Allreduce(packed_.data(), packed_.size(), ReduceOp::kSum);
-  k = 0;
-  for (std::int64_t r = 0; r < b.rows; ++r) {
-    if (mask_[static_cast<std::size_t>(r)] == 0.0f) continue;
-    std::memcpy(t + r * b.row_len, packed_.data() + k * len, len * sizeof(float));
-    ++k;
-  }
-  return static_cast<double>(mask_.size() + packed_.size()) * sizeof(float);
 }
 
 }  // namespace rnnsearch

@@ -14,15 +14,6 @@
 // place, like Horovod's fusion buffer but without the copy, since the
 // buffer is already flat).
 //
-// The embeddings are row-sparse: a rank's gradient of src_embed.weight is
-// non-zero only in the rows of the source ids of its batch part (a few
-// thousand of Vs), likewise tgt_embed.weight unless it is tied to the
-// output layer. Each of them is a bucket of its own, reduced in two
-// allreduces: the union of the rows that are non-zero on some rank (a 0/1
-// mask of V floats, max), then those rows packed one after the other
-// (sum), copied back in place. A row outside the union is zero on every
-// rank, so the result is the dense sum, element for element.
-//
 // During the last backward pass of a step the hook counts the reported
 // ranges; when a bucket's last range arrives, the bucket is handed to a
 // communication thread owned by this object, which runs one blocking
@@ -57,27 +48,13 @@
 namespace rnnsearch {
 
 // A bucket: [offset, offset + count) of the flat buffer, complete once the
-// plan's range number `last_range` has been reported. A row-sparse bucket
-// (rows > 0) holds one tensor of `rows` x `row_len` floats from `offset`
-// (the rest of `count` is padding, zero on every rank).
+// plan's range number `last_range` has been reported.
 struct GradBucket {
   std::int64_t offset = 0;
   std::int64_t count = 0;
   int last_range = 0;
-  std::int64_t rows = 0, row_len = 0;
   bool operator==(const GradBucket&) const = default;
 };
-
-// A tensor whose gradient is non-zero in few rows: [rows, row_len] at
-// `offset` of the flat buffer.
-struct SparseRows {
-  std::int64_t offset = 0;
-  std::int64_t rows = 0;
-  std::int64_t row_len = 0;
-};
-
-// The embeddings of a gradient ParamSet (tgt_embed only if not tied).
-std::vector<SparseRows> EmbeddingRows(const ParamSet& grads);
 
 struct BucketPlan {
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // (offset, count), report order
@@ -85,11 +62,10 @@ struct BucketPlan {
 };
 
 // The plan above for `stages` (GradientReadyStages) with buckets of at
-// most `cap` floats (0: every range is a bucket); a range that is exactly
-// one of `sparse` (up to its padding) is a row-sparse bucket of its own.
+// most `cap` floats (0: every range is a bucket).
 BucketPlan PlanBuckets(
-    const std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>>& stages, std::int64_t cap,
-    const std::vector<SparseRows>& sparse = {});
+    const std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>>& stages,
+    std::int64_t cap);
 
 // Bucket size in floats of dist.bucket_mb (MB = 2^20 bytes).
 std::int64_t BucketFloats(double bucket_mb);
@@ -97,9 +73,8 @@ std::int64_t BucketFloats(double bucket_mb);
 // Figures summed over the steps since construction (benchmarks).
 struct OverlapSyncStats {
   std::int64_t steps = 0;
-  std::int64_t buckets = 0;    // buckets reduced
-  double bytes = 0;            // bytes of the buckets (the gradient's, padding included)
-  double sent_bytes = 0;       // bytes all-reduced: dense buckets, masks and packed rows
+  std::int64_t buckets = 0;    // allreduces of buckets
+  double bytes = 0;            // bytes of the buckets reduced
   double comm_seconds = 0;     // communication thread inside Allreduce
   double wait_seconds = 0;     // Finish waiting for buckets still in flight
   double totals_seconds = 0;   // Finish reducing the step totals
@@ -128,8 +103,6 @@ class OverlapGradSync final : public GradSync {
   void OnReady(std::int64_t offset, std::int64_t count);
   void Post(int buckets);  // hands buckets [0, buckets) over (monotone)
   void Loop();
-  // Reduces a row-sparse bucket (communication thread); returns the bytes sent.
-  double ReduceRows(float* data, const GradBucket& b);
 
   Comm& comm_;
   const std::int64_t bucket_floats_;
@@ -145,8 +118,7 @@ class OverlapGradSync final : public GradSync {
   int done_ = 0;    // guarded: buckets reduced
   bool stop_ = false;
   std::exception_ptr error_;
-  OverlapSyncStats stats_;            // guarded
-  std::vector<float> mask_, packed_;  // communication thread: row-sparse buckets
+  OverlapSyncStats stats_;  // guarded
   std::thread thread_;
 };
 

@@ -117,23 +117,13 @@ TEST(BucketPlan, ModelStagesTileTheBuffer) {
 }
 
 // This rank's random gradients (padding stays 0).
-// Embedding rows as batch parts leave them: a third of the rows, chosen
-// by `step`, and row 3 + `rank` non-zero (the union differs from each
-// rank's rows); row 1 of src_embed -0.0 on every rank (its sum is -0.0,
-// so the row must travel).
-void FillRandom(ParamSet& g, std::uint32_t seed, int step = 0, int rank = 0) {
+void FillRandom(ParamSet& g, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  const std::int64_t E = g.dims().E;
   for (const ParamSpec& s : g.specs()) {
     float* p = g.Get(s.name);
-    const bool embedding = s.name == "src_embed.weight" || s.name == "tgt_embed.weight";
-    for (std::int64_t i = 0; i < s.size(); ++i) {
-      const float x = u(rng) * std::ldexp(1.0f, static_cast<int>(i % 9) - 4);
-      const std::int64_t row = i / E;
-      p[i] = !embedding || (row + step) % 3 == 0 || row == 3 + rank ? x : 0.0f;
-    }
-    if (s.name == "src_embed.weight") std::fill(p + E, p + 2 * E, -0.0f);
+    for (std::int64_t i = 0; i < s.size(); ++i)
+      p[i] = u(rng) * std::ldexp(1.0f, static_cast<int>(i % 9) - 4);
   }
 }
 
@@ -162,7 +152,7 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
     for (int step = 0; step < 3; ++step) {
       SCOPED_TRACE("cap " + std::to_string(cap) + " step " + std::to_string(step));
       ParamSet mine(d), want(d), abs_sum(d);
-      FillRandom(mine, static_cast<std::uint32_t>(1000 * step + r), step, r);
+      FillRandom(mine, static_cast<std::uint32_t>(1000 * step + r));
       want = mine;
       for (std::size_t i = 0; i < mine.size(); ++i) abs_sum.data()[i] = std::fabs(mine.data()[i]);
       StepTotals t_want;
@@ -205,34 +195,6 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
     EXPECT_EQ(s.buckets, 6 * static_cast<std::int64_t>(sync.plan().buckets.size()));
     EXPECT_EQ(s.backward_posted, 3 * static_cast<double>(sync.plan().buckets.size()));
     EXPECT_DOUBLE_EQ(s.bytes, 6.0 * static_cast<double>(ParamSet(d).size()) * sizeof(float));
-    EXPECT_LT(s.sent_bytes, s.bytes) << "the embeddings' zero rows were sent";
-  }
-}
-
-TEST(BucketPlan, EmbeddingsAreRowSparseBucketsOfTheirOwn) {
-  for (const testing::Variant& v : {testing::Variant{}, testing::Variant{"gru", "dot", 1, true}}) {
-    SCOPED_TRACE(v.Name());
-    ParamSet grads(testing::TinyDims(v));
-    const auto size = static_cast<std::int64_t>(grads.size());
-    const std::vector<SparseRows> rows = EmbeddingRows(grads);
-    ASSERT_EQ(rows.size(), v.tied ? 1u : 2u);  // tied: tgt_embed is also the output layer
-    const BucketPlan p = PlanBuckets(GradientReadyStages(grads), size, rows);
-    ExpectPlanTiles(p, size, size);
-    int sparse = 0;
-    for (const GradBucket& b : p.buckets) {
-      if (b.rows == 0) continue;
-      ++sparse;
-      EXPECT_TRUE(b.offset == grads.Offset("src_embed.weight") ||
-                  b.offset == grads.Offset("tgt_embed.weight"));
-      EXPECT_EQ(b.row_len, grads.dims().E);
-      EXPECT_GE(b.count, b.rows * b.row_len);
-      EXPECT_LT(b.count, b.rows * b.row_len + 16);
-    }
-    EXPECT_EQ(sparse, v.tied ? 1 : 2);
-    // Untied: [decoder.init .. output], tgt_embed, encoder.0, src_embed.
-    if (!v.tied) {
-      EXPECT_EQ(p.buckets.size(), 4u);
-    }
   }
 }
 
