@@ -100,6 +100,20 @@ void InitParams(ParamSet& params, std::uint64_t seed) {
     }
     assert(spec.shape.size() == 2);
     const std::int64_t rows = spec.shape[0], cols = spec.shape[1];
+    const bool embedding = spec.name == "src_embed.weight" || spec.name == "tgt_embed.weight";
+    const bool output_layer = spec.name == "readout.weight" || spec.name == "output.weight" ||
+                              (spec.name == "tgt_embed.weight" && params.dims().tie_target_embeddings);
+    if (output_layer) {  // nn.Linear's default: U(-a, a), a = 1 / sqrt(fan_in)
+      Uniform(x, spec.size(), 1.0 / std::sqrt(static_cast<double>(cols)), seed, stream);
+      continue;
+    }
+    if (embedding) {  // nn.Embedding's default: N(0, 1), whatever the vocabulary size
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < spec.size(); ++i) {
+        x[i] = static_cast<float>(CounterNormal(seed, stream, static_cast<std::uint64_t>(i)));
+      }
+      continue;
+    }
     if (EndsWith(spec.name, "weight_hh")) {
       assert(rows == G * cols);
       for (std::int64_t g = 0; g < G; ++g) {

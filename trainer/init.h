@@ -6,13 +6,28 @@
 //                      [G*H, H]: each of the G gate blocks [H, H] is a
 //                      random orthogonal matrix (Gram-Schmidt on the rows
 //                      of a standard normal matrix, in double);
-//   every other matrix [rows, cols] (embeddings, weight_ih, decoder.init,
-//                      attention, readout, output): Glorot uniform,
-//                      U(-a, a) with a = sqrt(6 / (fan_out + fan_in)),
-//                      fan_in = cols and fan_out = rows, or rows / G for
-//                      the gate-stacked weight_ih;
+//   embeddings         src_embed.weight, tgt_embed.weight [V, E]: N(0, 1),
+//                      PyTorch's nn.Embedding default (independent of V);
+//   output layers      readout.weight, output.weight [rows, cols] (and
+//                      tgt_embed.weight when it is tied as the output
+//                      weight): U(-a, a), a = 1 / sqrt(cols), PyTorch's
+//                      nn.Linear default;
+//   every other matrix [rows, cols] (weight_ih, decoder.init, attention):
+//                      Glorot uniform, U(-a, a) with
+//                      a = sqrt(6 / (fan_out + fan_in)), fan_in = cols and
+//                      fan_out = rows, or rows / G for the gate-stacked
+//                      weight_ih;
 //   attention.v_a.weight [A]: U(-a, a), a = sqrt(6 / (A + 1));
 //   every bias: 0 (the LSTM's forget gate too, as PyTorch's zero_ init).
+//
+// Why not Glorot for the embeddings and the output weights: its bound
+// sqrt(6 / (V + E)) shrinks with the vocabulary (0.027 at V = 8000), and
+// with Adam such tiny embeddings make the model settle on the unigram
+// distribution (the readout saturates) and stay there: on the dates task
+// with a 7,815-id target vocabulary, training loss 2.29 (unigram level)
+// after 300 steps with Glorot, 0.07 with this scheme; an independent
+// PyTorch model started from the same Glorot parameters and fed the same
+// batches stalls identically (it is the initialisation, not a gradient).
 //
 // Random numbers are counter-based: element i of the tensor named n draws
 // from splitmix64(seed, FNV-1a(n), i), so the values depend only on the

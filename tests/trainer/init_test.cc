@@ -1,5 +1,7 @@
 // The seeded initialisation (trainer/init.h): the documented scheme per
-// tensor, determinism, and values that depend only on (seed, name, shape).
+// tensor (N(0, 1) embeddings and nn.Linear-style output layers, whatever
+// the vocabulary size), determinism, and values that depend only on
+// (seed, name, shape).
 #include "trainer/init.h"
 
 #include <gtest/gtest.h>
@@ -78,8 +80,24 @@ TEST(Init, SchemePerTensor) {
         }
         continue;
       }
+      if (s.name == "src_embed.weight" || s.name == "tgt_embed.weight") {
+        // N(0, 1) whatever the vocabulary size (nn.Embedding's default):
+        // Glorot's sqrt(6 / (V + E)) made the embeddings vanish with a
+        // large vocabulary, and Adam then stalled at the unigram level.
+        double sum = 0, sq = 0;
+        for (std::int64_t i = 0; i < s.size(); ++i) {
+          sum += x[i];
+          sq += double{x[i]} * x[i];
+        }
+        const double n = static_cast<double>(s.size());
+        EXPECT_NEAR(sum / n, 0.0, 5 * std::sqrt(1.0 / n)) << s.name;
+        EXPECT_NEAR(sq / n, 1.0, 5 * std::sqrt(2.0 / n)) << s.name;
+        continue;
+      }
       double bound = 0;
-      if (s.shape.size() == 1) {
+      if (s.name == "readout.weight" || s.name == "output.weight") {
+        bound = 1.0 / std::sqrt(static_cast<double>(s.shape[1]));  // nn.Linear's default
+      } else if (s.shape.size() == 1) {
         bound = std::sqrt(6.0 / static_cast<double>(s.shape[0] + 1));
       } else {
         const std::int64_t fan_out = EndsWith(s.name, "weight_ih") ? s.shape[0] / G : s.shape[0];
@@ -96,12 +114,29 @@ TEST(Init, SchemePerTensor) {
       // U(-a, a): mean 0, variance a^2 / 3; checked on the large tensors
       // (within 5 standard errors).
       if (n >= 1000) {
+        EXPECT_GT(max_abs, 0.9 * bound) << s.name;  // the bound is reached: it is the scale
         const double var = bound * bound / 3;
         EXPECT_NEAR(sum / n, 0.0, 5 * std::sqrt(var / n)) << s.name;
         EXPECT_NEAR(sq / n, var, 5 * var * std::sqrt(0.8 / n)) << s.name;
       }
     }
   }
+}
+
+// Tied target embeddings are the output weights: initialised as those
+// (U(-a, a), a = 1 / sqrt(O)), not as an embedding.
+TEST(Init, TiedTargetEmbeddingsAreOutputWeights) {
+  ModelConfig m;
+  m.emb_dim = m.readout_dim = 16;
+  m.tie_target_embeddings = true;
+  ParamSet p(ModelDims::From(m, 300, 400));
+  InitParams(p, 5);
+  const float* x = p.Get("tgt_embed.weight");
+  const double a = 1.0 / std::sqrt(16.0);
+  double max_abs = 0;
+  for (std::int64_t i = 0; i < 400 * 16; ++i) max_abs = std::max(max_abs, std::fabs(double{x[i]}));
+  EXPECT_LE(max_abs, a);
+  EXPECT_GT(max_abs, 0.9 * a);
 }
 
 TEST(Init, NormalDrawsHaveUnitVariance) {
