@@ -69,7 +69,7 @@ if [ ! -f "$out/data/val/manifest.yaml" ]; then
   "$bin" preprocess --config "$config" --overwrite --out "$out/data/train" \
     --src "$data/train.lc.norm.tok.en.gz" --tgt "$data/train.lc.norm.tok.de.gz"
   "$bin" preprocess --config "$config" --overwrite --out "$out/data/val" --vocab-from "$out/data/train" \
-    --set data.max_len=1000 --set data.max_ratio=0 \
+    --set data.max_len=400 --set data.max_ratio=0 \
     --src "$data/val.lc.norm.tok.en.gz" --tgt "$data/val.lc.norm.tok.de.gz"
 fi
 
