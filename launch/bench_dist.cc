@@ -10,6 +10,9 @@
 // alternating so that a drifting machine load hits all alike:
 //   solo      rank 0 alone (the other ranks sleep in a polling barrier),
 //             no sync: the 1 rank x T threads baseline;
+//   independent  all ranks at once, no sync: what sharing the machine
+//             (memory bandwidth, caches, clocks) costs without any
+//             communication, the ceiling of any gradient sync here;
 //   overlap   all ranks, OverlapGradSync (dist.bucket_mb);
 //   blocking  all ranks, one blocking allreduce after the backward pass;
 //   plain     Comm::Allreduce (MPI_Allreduce in place) of the gradient
@@ -20,6 +23,10 @@
 //   dist.SYNC.step_ms, dist.SYNC.tgt_tokens_per_s (all ranks)
 //   dist.SYNC.weak_scaling_efficiency  solo step time / SYNC step time
 //                                      (= tokens/s over N x solo tokens/s)
+//   dist.independent.step_ms, dist.independent.weak_scaling_efficiency
+//                                      (the slowest rank's median)
+//   dist.SYNC.vs_independent  independent step time / SYNC step time:
+//                             the part of the efficiency the sync costs
 //   dist.SYNC.comm_wait_share  time in Finish (waiting for buckets still
 //                              in flight, the totals' allreduce) over the
 //                              step time, mean over ranks
@@ -200,7 +207,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
       ("threads", po::value<int>()->default_value(1), "compute threads per rank")
       ("steps", po::value<int>()->default_value(5), "timed steps per phase and round")
       ("warmup", po::value<int>()->default_value(1), "untimed steps before each phase")
-      ("rounds", po::value<int>()->default_value(3), "rounds of solo, overlap, blocking, plain")
+      ("rounds", po::value<int>()->default_value(3), "rounds of solo, independent, overlap, blocking, plain")
       ("bucket-mb", po::value<double>()->default_value(25.0), "dist.bucket_mb of the overlap sync")
       ("transport", po::value<std::string>()->default_value("default"),
        "label printed with every figure (scripts/bench_dist.sh: shm or tcp)");
@@ -241,13 +248,15 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   OverlapGradSync overlap(comm, BucketFloats(bucket_mb));
   const auto blocking = MakeAllreduceGradSync(comm);
   const auto local = MakeLocalGradSync();
-  StepTimes solo, over, block;
+  StepTimes solo, indep, over, block;
   std::vector<double> plain;
   double overlap_comm = 0, overlap_steps = 0;
   ParamSet& g = runner.grads();
   for (int round = 0; round < rounds; ++round) {
     SleepingBarrier(comm);
     if (rank == 0) runner.Run(*local, 1, warmup, steps, solo);
+    SleepingBarrier(comm);
+    runner.Run(*local, n, warmup, steps, indep);
     SleepingBarrier(comm);
     const OverlapSyncStats before = overlap.stats();
     runner.Run(overlap, n, warmup, steps, over);
@@ -283,6 +292,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const double block_cpu = mean_over_ranks(Sum(block.cpu) / Sum(block.step));
   const double solo_ms = Median(solo.step) * 1e3;  // rank 0 only
   const double over_ms = Median(over.step) * 1e3, block_ms = Median(block.step) * 1e3;
+  double indep_ms = Median(indep.step) * 1e3;
+  comm.Allreduce(&indep_ms, 1, ReduceOp::kMax);
   const double plain_s = Median(plain);
   const double bytes = static_cast<double>(g.size()) * sizeof(float);
   const double tokens = static_cast<double>(preset->B) * preset->T;
@@ -300,6 +311,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   if (rank == 0) {
     PrintFigure(env, "dist.solo.main_thread_cpu_share", Sum(solo.cpu) / Sum(solo.step), "ratio", f);
   }
+  PrintFigure(env, "dist.independent.step_ms", indep_ms, "ms", f);
+  PrintFigure(env, "dist.independent.weak_scaling_efficiency", solo_ms / indep_ms, "ratio", f);
   for (const auto& [name, ms, share, comm_s, cpu] :
        {std::tuple{"overlap", over_ms, over_share, over_comm_per_step, over_cpu},
         std::tuple{"blocking", block_ms, block_share, block_comm_per_step, block_cpu}}) {
@@ -307,6 +320,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     PrintFigure(env, s + "step_ms", ms, "ms", f);
     PrintFigure(env, s + "tgt_tokens_per_s", n * tokens / ms * 1e3, "tokens/s", f);
     PrintFigure(env, s + "weak_scaling_efficiency", solo_ms / ms, "ratio", f);
+    PrintFigure(env, s + "vs_independent", indep_ms / ms, "ratio", f);
     PrintFigure(env, s + "comm_wait_share", share, "ratio", f);
     PrintFigure(env, s + "allreduce_gbps", bytes / comm_s * 1e-9, "GB/s", f);
     PrintFigure(env, s + "allreduce_vs_plain", plain_s / comm_s, "ratio", f);
