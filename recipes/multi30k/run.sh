@@ -7,7 +7,7 @@
 # DATA_DIR holds the Multi30k files SPLIT.lc.norm.tok.{en,de}.gz for SPLIT =
 # train, val, test_2016_flickr (tokenized, lowercased; the files published
 # results report BLEU on). OUT_DIR (default: runs/multi30k) receives:
-#   data/{train,val}/          shards (a joint BPE SentencePiece vocabulary of the training data)
+#   data/{train,val}/          shards (BPE SentencePiece vocabularies of the training data, one per language)
 #   run/                       checkpoints (best.h5: best validation BLEU), metrics.jsonl, train.log
 #   val.hyp.de, test2016.hyp.de  beam-search translations with run/best.h5
 #   bleu.txt                   BLEU and chrF of both against the references
@@ -65,7 +65,7 @@ launch=()
 log() { echo "== $(date '+%H:%M:%S') $*"; }
 
 if [ ! -f "$out/data/val/manifest.yaml" ]; then
-  log "preprocess: joint BPE vocabulary of the training data, shards"
+  log "preprocess: BPE vocabularies of the training data (per the config), shards"
   "$bin" preprocess --config "$config" --overwrite --out "$out/data/train" \
     --src "$data/train.lc.norm.tok.en.gz" --tgt "$data/train.lc.norm.tok.de.gz"
   "$bin" preprocess --config "$config" --overwrite --out "$out/data/val" --vocab-from "$out/data/train" \
