@@ -95,7 +95,7 @@ TEST_F(PreprocessCli, AFullDiskLeavesNothingBehind) {
 
 TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   testing::WriteText(dir_ / "short.txt", "a\nb\n");
-  const ProcessResult r = RunProcess("timeout 60 " + Mpiexec(3) + kBin + " preprocess --src " +
+  const ProcessResult r = RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin + " preprocess --src " +
                                      (dir_ / "s.txt") + " --tgt " + (dir_ / "short.txt") +
                                      " --out " + (dir_ / "c"));
   EXPECT_EQ(r.status, 1) << r.err;

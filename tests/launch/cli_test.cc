@@ -145,7 +145,7 @@ TEST_F(CliTest, UnderMpiexecPrintsOnceAndAgrees) {
 }
 
 TEST_F(CliTest, UnderMpiexecBadConfigEndsEveryRankWithOneMessage) {
-  const ProcessResult r = RunProcess("timeout 60 " + Mpiexec(3) + kBin +
+  const ProcessResult r = RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin +
                                      " train --set model.emb_dim=-1");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.status, 124) << "mpiexec hung";
@@ -165,7 +165,7 @@ namespace {
 // A failure on one rank ends the whole job quickly, naming the rank and the cause.
 void ExpectJobEndsNamingRank(const std::string& mode, const std::string& cause) {
   const ProcessResult r =
-      RunProcess("timeout 60 " + Mpiexec(2) + RNNSEARCH_FAILURE_PROBE + " " + mode);
+      RunProcess("timeout -k 5 60 " + Mpiexec(2) + RNNSEARCH_FAILURE_PROBE + " " + mode);
   EXPECT_NE(r.status, 0) << mode;
   EXPECT_NE(r.status, 124) << mode << ": the job hung\n" << r.err;
   EXPECT_NE(r.err.find("[rank 1/2]"), std::string::npos) << mode << "\n" << r.err;

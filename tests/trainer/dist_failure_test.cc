@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -182,7 +183,7 @@ TEST_F(DistFailure, IoErrorOnOneRankEndsTheJobNamingTheRankAndTheFile) {
   if (HasFatalFailure()) return;
   const std::string start = "start=$(date +%s); ";
   const ProcessResult r = RunProcess(
-      "cd " + root_.string() + " && " + start + "timeout 120 " + Mpiexec(2) + RNNSEARCH_BINARY +
+      "cd " + root_.string() + " && " + start + "timeout -k 5 120 " + Mpiexec(2) + RNNSEARCH_BINARY +
       " train --config tiny.yaml --run-dir io --set data.train=big --set data.batch_sentences=1 "
       "--set train.max_steps=100000 --set data.prefetch=1; echo \"status=$?\"; "
       "echo \"seconds=$(( $(date +%s) - start ))\"");
@@ -221,6 +222,32 @@ TEST_F(DistFailure, WrapperCommandLine) {
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
   }
+}
+
+// An mpirun that stays alive after every rank it started has ended (Open MPI
+// 4.1's shutdown deadlock after an MPI_Abort, reproduced here by a stand-in
+// that never reaps its exited child): the wrapper ends it and fails.
+TEST_F(DistFailure, WrapperEndsAnMpirunStuckAfterItsRanksEnded) {
+  const std::string fake = Path("stuck-mpirun").string();
+  {
+    std::ofstream f(fake);
+    f << "#!/usr/bin/env python3\n"
+         "import os, sys, time\n"
+         "if os.fork() == 0:\n"
+         "    time.sleep(1)\n"
+         "    os._exit(3)\n"
+         "time.sleep(600)\n";
+  }
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  const ProcessResult r = RunProcess(
+      "cd " + root_.string() + " && start=$(date +%s); RNNSEARCH_MPIRUN_HANG_GRACE=3 " + kWrapper +
+      " --rnnsearch " + RNNSEARCH_BINARY + " --mpirun " + fake +
+      " -n 2 -- --run-dir stuck; echo \"status=$?\"; echo \"seconds=$(( $(date +%s) - start ))\"");
+  EXPECT_NE(NumberAfter(r.out, "status="), 0) << r.err;
+  EXPECT_LT(NumberAfter(r.out, "seconds="), 30) << r.err;
+  EXPECT_NE(r.err.find("still running 3s after every rank it started had ended"),
+            std::string::npos)
+      << r.err;
 }
 
 // Each rank bound to its own core; dist.threads_per_rank from the wrapper.
