@@ -17,7 +17,12 @@
 # round, default 5), ROUNDS (default 3), BUCKET_MB (default 25),
 # TRANSPORTS (default "shm tcp"), MPIRUN_ARGS (extra mpirun arguments,
 # e.g. the ring allreduce: "--mca coll_tuned_use_dynamic_rules 1
-# --mca coll_tuned_allreduce_algorithm 4").
+# --mca coll_tuned_allreduce_algorithm 4"), PEER (auto, 1 or 0; default
+# auto: when the PyTorch peer can run, i.e. ../shared/peers or PEERS_DIR
+# holds pytorch_rnnsearch.py and /usr/bin/python3 imports torch, it is run
+# after ours at the same shapes with 1 rank and with 2 DDP ranks x 1
+# thread, alternating PEER_REPS times (default 2), and its weak-scaling
+# efficiency is printed as dist.pytorch_ddp.weak_scaling_efficiency).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${RNNSEARCH:-$root/build/launch/rnnsearch}"
@@ -48,3 +53,42 @@ for transport in $transports; do
     ${extra[@]+"${extra[@]}"} "$bin" bench dist --config "$config" --threads 1 \
     --steps "$steps" --rounds "$rounds" --bucket-mb "$bucket_mb" --transport "$transport"
 done
+
+# The PyTorch peer's DDP (gloo) on the same machine in the same script: its
+# weak scaling is the figure ours is compared with.
+peer_mode="${PEER:-auto}"
+peers="${PEERS_DIR:-$root/../shared/peers}"
+peer_reps="${PEER_REPS:-2}"
+peer_ok=0
+if [ -f "$peers/pytorch_rnnsearch.py" ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  peer_ok=1
+fi
+case "$peer_mode" in
+  0) exit 0 ;;
+  auto) [ "$peer_ok" = 1 ] || { echo "bench_dist: the PyTorch peer is not available (PEERS_DIR or ../shared/peers, python3-torch): skipped" >&2; exit 0; } ;;
+  1) [ "$peer_ok" = 1 ] || die "PEER=1 but the PyTorch peer cannot run: needs $peers/pytorch_rnnsearch.py and python3-torch for /usr/bin/python3" ;;
+  *) die "PEER: expected auto, 1 or 0, found '$peer_mode'" ;;
+esac
+blas="$peers/deps/root/usr/lib/x86_64-linux-gnu/openblas-openmp"
+[ -d "$blas" ] || echo "bench_dist: the peer runs with the default OpenBLAS (run $peers/setup_openblas_openmp.sh for the OpenMP one)" >&2
+echo "bench_dist: PyTorch peer, $config, 1 rank vs 2 DDP ranks x 1 thread, $peer_reps rounds" >&2
+peer_out="$(mktemp)"
+trap 'rm -f "$peer_out"' EXIT
+for rep in $(seq 1 "$peer_reps"); do
+  for ranks in 1 2; do
+    LD_LIBRARY_PATH="$blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" /usr/bin/python3 "$peers/pytorch_rnnsearch.py" \
+      --config "$config" --threads 1 --ranks "$ranks" --steps "$((steps * rounds))" --warmup 2 \
+      2>/dev/null | sed -n 1p | sed "s/^{/{\"ranks_run\": $ranks, /" >>"$peer_out"
+  done
+done
+/usr/bin/python3 - "$peer_out" "$config" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+config = sys.argv[2]
+rate = {r: statistics.median(d["tgt_tokens_per_s"] for d in runs if d["ranks_run"] == r) for r in (1, 2)}
+def line(name, value, unit):
+    print(json.dumps({"name": name, "config": config, "ranks": 2, "threads": 1, "value": round(value, 4), "unit": unit}))
+line("dist.pytorch_ddp.solo.tgt_tokens_per_s", rate[1], "tokens/s")
+line("dist.pytorch_ddp.tgt_tokens_per_s", rate[2], "tokens/s")
+line("dist.pytorch_ddp.weak_scaling_efficiency", rate[2] / (2 * rate[1]), "ratio")
+PY
