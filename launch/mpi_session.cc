@@ -199,7 +199,21 @@ MpiSession::MpiSession(int* argc, char*** argv) {
 MpiSession::~MpiSession() {
   g_world = nullptr;
   world_.reset();
-  if (using_mpi_) MPI_Finalize();
+  if (!using_mpi_) return;
+  // Every rank meets here before MPI_Finalize, so that a rank that ends
+  // normally while another one fails waits in a barrier, which MPI_Abort
+  // ends, rather than in MPI_Finalize: an abort racing a finalize sometimes
+  // deadlocks Open MPI 4.1.4's mpirun in its PMIx shutdown after every rank
+  // is gone (README, "When a rank or a node dies"). Polled with a sleep so
+  // that a waiting rank leaves the cores to those still working.
+  MPI_Request barrier = MPI_REQUEST_NULL;
+  MPI_Ibarrier(MPI_COMM_WORLD, &barrier);
+  for (int done = 0;;) {
+    MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
+    if (done != 0) break;
+    usleep(1000);
+  }
+  MPI_Finalize();
 }
 
 int ResolveThreadsPerRank(std::int64_t configured, const Comm& comm) {

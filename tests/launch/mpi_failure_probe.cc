@@ -29,12 +29,9 @@ int MpiError(const std::vector<std::string>&, CommandEnv& env) {
   int x = 0;
   // An invalid root on rank 1: the MPI error handler must abort the job.
   env.comm.Broadcast(&x, sizeof x, env.comm.rank() == 1 ? 1000 : 0);
-  // Rank 0's broadcast completes on its own; it then waits in the next
-  // collective, as a training rank would. (Letting it finalize instead
-  // races Open MPI 4.1.4's mpirun into a deadlock in its own PMIx shutdown
-  // after the abort, with every rank already gone: README, "When a rank or
-  // a node dies".)
-  env.comm.Barrier();
+  // Rank 0's broadcast completes on its own and it returns: MpiSession's
+  // barrier before MPI_Finalize keeps it from racing the abort (which can
+  // deadlock Open MPI 4.1.4's mpirun).
   return 0;
 }
 
