@@ -39,6 +39,22 @@ command -v mpirun >/dev/null || die "mpirun not found: apt-get install openmpi-b
 cores=$(nproc)
 [ "$cores" -ge 2 ] || die "needs 2 cores for 2 ranks x 1 thread (this machine has $cores)"
 
+# Whether the PyTorch peer runs after ours (checked before any benchmark).
+peer_mode="${PEER:-auto}"
+peers="${PEERS_DIR:-$root/../shared/peers}"
+peer_reps="${PEER_REPS:-2}"
+peer_ok=0
+if [ -f "$peers/pytorch_rnnsearch.py" ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  peer_ok=1
+fi
+peer_run=$peer_ok
+case "$peer_mode" in
+  0) peer_run=0 ;;
+  auto) [ "$peer_ok" = 1 ] || echo "bench_dist: the PyTorch peer is not available (PEERS_DIR or ../shared/peers, python3-torch): it will be skipped" >&2 ;;
+  1) [ "$peer_ok" = 1 ] || die "PEER=1 but the PyTorch peer cannot run: needs $peers/pytorch_rnnsearch.py and python3-torch for /usr/bin/python3" ;;
+  *) die "PEER: expected auto, 1 or 0, found '$peer_mode'" ;;
+esac
+
 echo "bench_dist: load average $(cut -d' ' -f1-3 /proc/loadavg) on $cores cores" >&2
 root_flag=()
 [ "$(id -u)" != 0 ] || root_flag=(--allow-run-as-root)
@@ -56,19 +72,7 @@ done
 
 # The PyTorch peer's DDP (gloo) on the same machine in the same script: its
 # weak scaling is the figure ours is compared with.
-peer_mode="${PEER:-auto}"
-peers="${PEERS_DIR:-$root/../shared/peers}"
-peer_reps="${PEER_REPS:-2}"
-peer_ok=0
-if [ -f "$peers/pytorch_rnnsearch.py" ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  peer_ok=1
-fi
-case "$peer_mode" in
-  0) exit 0 ;;
-  auto) [ "$peer_ok" = 1 ] || { echo "bench_dist: the PyTorch peer is not available (PEERS_DIR or ../shared/peers, python3-torch): skipped" >&2; exit 0; } ;;
-  1) [ "$peer_ok" = 1 ] || die "PEER=1 but the PyTorch peer cannot run: needs $peers/pytorch_rnnsearch.py and python3-torch for /usr/bin/python3" ;;
-  *) die "PEER: expected auto, 1 or 0, found '$peer_mode'" ;;
-esac
+[ "$peer_run" = 1 ] || exit 0
 blas="$peers/deps/root/usr/lib/x86_64-linux-gnu/openblas-openmp"
 [ -d "$blas" ] || echo "bench_dist: the peer runs with the default OpenBLAS (run $peers/setup_openblas_openmp.sh for the OpenMP one)" >&2
 echo "bench_dist: PyTorch peer, $config, 1 rank vs 2 DDP ranks x 1 thread, $peer_reps rounds" >&2
