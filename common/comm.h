@@ -31,6 +31,18 @@ class Comm {
   virtual void Allreduce(double* data, std::size_t count, ReduceOp op) = 0;
   virtual void Allreduce(float* data, std::size_t count, ReduceOp op) = 0;
   virtual void Allreduce(std::int64_t* data, std::size_t count, ReduceOp op) = 0;
+  // The same sum as Allreduce(float*), but the caller waits without
+  // spinning: the reduction is started non-blocking and its completion
+  // tested every `poll_us` microseconds, the thread sleeping in between
+  // (and the library progressing it on each test). For a communication
+  // thread that shares its core with the computation: a blocking MPI
+  // collective busy-polls and takes the core's time while it waits for the
+  // other ranks. poll_us <= 0, or a communicator without non-blocking
+  // collectives: Allreduce.
+  virtual void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us) {
+    (void)poll_us;
+    Allreduce(data, count, op);
+  }
 
   // Ends the whole job at once with the given exit status (MPI_Abort under
   // MPI); used when one rank fails and the others could otherwise hang.

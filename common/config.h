@@ -102,7 +102,10 @@ namespace rnnsearch {
        "all-reduce gradient buckets on a communication thread while the backward pass runs "    \
        "(false: one blocking allreduce after it)")                                              \
   REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                         \
-       "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)")
+       "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
+  INT(comm_poll_us, 200, 0, 1000000,                                                            \
+      "overlap: the communication thread tests its allreduce every N microseconds and sleeps "  \
+      "in between (0: a blocking allreduce, which spins while it waits)")
 
 // All sections: X(section_name, FIELDS_MACRO, StructName).
 #define RNNSEARCH_CONFIG_SECTIONS(X)                  \

@@ -13,7 +13,11 @@
 //   independent  all ranks at once, no sync: what sharing the machine
 //             (memory bandwidth, caches, clocks) costs without any
 //             communication, the ceiling of any gradient sync here;
-//   overlap   all ranks, OverlapGradSync (dist.bucket_mb);
+//   overlap   all ranks, OverlapGradSync (dist.bucket_mb), its thread
+//             waiting for each allreduce by polling (--poll-us, the
+//             default of dist.comm_poll_us);
+//   overlap_spin  the same with blocking allreduces (dist.comm_poll_us 0),
+//             which busy-poll inside MPI while they wait;
 //   blocking  all ranks, one blocking allreduce after the backward pass;
 //   plain     Comm::Allreduce (MPI_Allreduce in place) of the gradient
 //             buffer's bytes alone, barrier-separated, the slowest rank's
@@ -209,6 +213,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
       ("warmup", po::value<int>()->default_value(1), "untimed steps before each phase")
       ("rounds", po::value<int>()->default_value(3), "rounds of solo, independent, overlap, blocking, plain")
       ("bucket-mb", po::value<double>()->default_value(25.0), "dist.bucket_mb of the overlap sync")
+      ("poll-us", po::value<int>()->default_value(OverlapGradSync::kDefaultPollUs),
+       "dist.comm_poll_us of the overlap sync (overlap_spin: 0)")
       ("transport", po::value<std::string>()->default_value("default"),
        "label printed with every figure (scripts/bench_dist.sh: shm or tcp)");
   // clang-format on
@@ -237,20 +243,29 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const int threads = vm["threads"].as<int>(), steps = vm["steps"].as<int>();
   const int warmup = vm["warmup"].as<int>(), rounds = vm["rounds"].as<int>();
   const double bucket_mb = vm["bucket-mb"].as<double>();
-  if (threads < 1 || steps < 1 || warmup < 0 || rounds < 1 || bucket_mb < 0) {
+  const int poll_us = vm["poll-us"].as<int>();
+  if (threads < 1 || steps < 1 || warmup < 0 || rounds < 1 || bucket_mb < 0 || poll_us < 0) {
     throw UsageError(
         "rnnsearch bench dist: expected --threads, --steps, --rounds >= 1 and "
-        "--warmup, --bucket-mb >= 0");
+        "--warmup, --bucket-mb, --poll-us >= 0");
   }
 
   ops::Context ctx(threads);
   Runner runner(*preset, ctx, rank);
-  OverlapGradSync overlap(comm, BucketFloats(bucket_mb));
+  OverlapGradSync overlap(comm, BucketFloats(bucket_mb), poll_us);
+  OverlapGradSync spin(comm, BucketFloats(bucket_mb), 0);
   const auto blocking = MakeAllreduceGradSync(comm);
   const auto local = MakeLocalGradSync();
-  StepTimes solo, indep, over, block;
+  StepTimes solo, indep, over, over_spin, block;
   std::vector<double> plain;
-  double overlap_comm = 0, overlap_steps = 0;
+  double overlap_comm = 0, spin_comm = 0;
+  // An overlapped phase; adds its communication thread's seconds in
+  // allreduces during the timed steps (the warm-up's share by proportion).
+  auto run_overlapped = [&](OverlapGradSync& sync, StepTimes& times, double& comm_s) {
+    const OverlapSyncStats before = sync.stats();
+    runner.Run(sync, n, warmup, steps, times);
+    comm_s += (sync.stats().comm_seconds - before.comm_seconds) * steps / (warmup + steps);
+  };
   ParamSet& g = runner.grads();
   for (int round = 0; round < rounds; ++round) {
     SleepingBarrier(comm);
@@ -258,12 +273,9 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     SleepingBarrier(comm);
     runner.Run(*local, n, warmup, steps, indep);
     SleepingBarrier(comm);
-    const OverlapSyncStats before = overlap.stats();
-    runner.Run(overlap, n, warmup, steps, over);
-    const OverlapSyncStats after = overlap.stats();
-    // Timed steps only: the warm-up's share by proportion of steps.
-    overlap_comm += (after.comm_seconds - before.comm_seconds) * steps / (warmup + steps);
-    overlap_steps += steps;
+    run_overlapped(overlap, over, overlap_comm);
+    comm.Barrier();
+    run_overlapped(spin, over_spin, spin_comm);
     comm.Barrier();
     runner.Run(*blocking, n, warmup, steps, block);
     comm.Barrier();
@@ -284,14 +296,15 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     comm.Allreduce(&x, 1, ReduceOp::kSum);
     return x / n;
   };
-  const double over_share = mean_over_ranks(Sum(over.finish) / Sum(over.step));
-  const double block_share = mean_over_ranks(Sum(block.finish) / Sum(block.step));
-  const double over_comm_per_step = mean_over_ranks(overlap_comm / overlap_steps);
-  const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / block.step.size());
-  const double over_cpu = mean_over_ranks(Sum(over.cpu) / Sum(over.step));
-  const double block_cpu = mean_over_ranks(Sum(block.cpu) / Sum(block.step));
+  auto wait_share = [&](const StepTimes& t) {
+    return mean_over_ranks(Sum(t.finish) / Sum(t.step));
+  };
+  auto cpu_share = [&](const StepTimes& t) { return mean_over_ranks(Sum(t.cpu) / Sum(t.step)); };
+  const double timed = static_cast<double>(steps) * rounds;
+  const double over_comm_per_step = mean_over_ranks(overlap_comm / timed);
+  const double spin_comm_per_step = mean_over_ranks(spin_comm / timed);
+  const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / timed);
   const double solo_ms = Median(solo.step) * 1e3;  // rank 0 only
-  const double over_ms = Median(over.step) * 1e3, block_ms = Median(block.step) * 1e3;
   double indep_ms = Median(indep.step) * 1e3;
   comm.Allreduce(&indep_ms, 1, ReduceOp::kMax);
   const double plain_s = Median(plain);
@@ -303,6 +316,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
                         {"ranks", std::to_string(n)},
                         {"threads", std::to_string(threads)},
                         {"bucket_mb", std::to_string(bucket_mb)},
+                        {"poll_us", std::to_string(poll_us)},
                         {"buckets", std::to_string(overlap.plan().buckets.size())},
                         {"grad_mb", std::to_string(bytes / 1048576.0)},
                         {"timed_steps", std::to_string(steps * rounds)}};
@@ -313,10 +327,13 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   }
   PrintFigure(env, "dist.independent.step_ms", indep_ms, "ms", f);
   PrintFigure(env, "dist.independent.weak_scaling_efficiency", solo_ms / indep_ms, "ratio", f);
-  for (const auto& [name, ms, share, comm_s, cpu] :
-       {std::tuple{"overlap", over_ms, over_share, over_comm_per_step, over_cpu},
-        std::tuple{"blocking", block_ms, block_share, block_comm_per_step, block_cpu}}) {
+  for (const auto& [name, times, comm_s] :
+       {std::tuple{"overlap", &over, over_comm_per_step},
+        std::tuple{"overlap_spin", &over_spin, spin_comm_per_step},
+        std::tuple{"blocking", &block, block_comm_per_step}}) {
     const std::string s = std::string("dist.") + name + ".";
+    const double ms = Median(times->step) * 1e3;
+    const double share = wait_share(*times), cpu = cpu_share(*times);
     PrintFigure(env, s + "step_ms", ms, "ms", f);
     PrintFigure(env, s + "tgt_tokens_per_s", n * tokens / ms * 1e3, "tokens/s", f);
     PrintFigure(env, s + "weak_scaling_efficiency", solo_ms / ms, "ratio", f);

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <thread>
 
 #include "common/log.h"
 
@@ -95,6 +97,20 @@ class MpiComm final : public Comm {
   }
   void Allreduce(std::int64_t* data, std::size_t count, ReduceOp op) override {
     Reduce(data, count, MPI_INT64_T, op);
+  }
+  void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us) override {
+    if (poll_us <= 0) return Reduce(data, count, MPI_FLOAT, op);
+    for (std::size_t off = 0; off < count; off += kMaxPiece) {
+      const int n = static_cast<int>(std::min(kMaxPiece, count - off));
+      MPI_Request req = MPI_REQUEST_NULL;
+      Check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, ToMpi(op), comm_, &req),
+            "MPI_Iallreduce");
+      for (int done = 0;;) {
+        Check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test");
+        if (done) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+      }
+    }
   }
   [[noreturn]] void Abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -14,7 +14,9 @@
 #
 # Options (environment): RNNSEARCH (default build/launch/rnnsearch),
 # CONFIG (base or small; default base), STEPS (timed steps per phase and
-# round, default 5), ROUNDS (default 3), BUCKET_MB (default 25),
+# round, default 5), ROUNDS (default 3), BUCKET_MB (default 25), POLL_US
+# (dist.comm_poll_us of the `overlap` phase, default 200; `overlap_spin` is
+# the same sync with blocking allreduces),
 # TRANSPORTS (default "shm tcp"), MPIRUN_ARGS (extra mpirun arguments,
 # e.g. the ring allreduce: "--mca coll_tuned_use_dynamic_rules 1
 # --mca coll_tuned_allreduce_algorithm 4"), PEER (auto, 1 or 0; default
@@ -30,6 +32,7 @@ config="${CONFIG:-base}"
 steps="${STEPS:-5}"
 rounds="${ROUNDS:-3}"
 bucket_mb="${BUCKET_MB:-25}"
+poll_us="${POLL_US:-200}"
 transports="${TRANSPORTS:-shm tcp}"
 read -r -a extra <<< "${MPIRUN_ARGS:-}"
 
@@ -67,7 +70,7 @@ for transport in $transports; do
   echo "bench_dist: $transport" >&2
   mpirun -np 2 --map-by slot:PE=1 --bind-to core "${root_flag[@]}" ${btl[@]+"${btl[@]}"} \
     ${extra[@]+"${extra[@]}"} "$bin" bench dist --config "$config" --threads 1 \
-    --steps "$steps" --rounds "$rounds" --bucket-mb "$bucket_mb" --transport "$transport"
+    --steps "$steps" --rounds "$rounds" --bucket-mb "$bucket_mb" --poll-us "$poll_us" --transport "$transport"
 done
 
 # The PyTorch peer's DDP (gloo) on the same machine in the same script: its

@@ -57,7 +57,8 @@ std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
                       "backward pass (dist.overlap: false)";
     return MakeAllreduceGradSync(comm);
   }
-  return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb));
+  return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),
+                                           static_cast<int>(dist.comm_poll_us));
 }
 
 }  // namespace rnnsearch

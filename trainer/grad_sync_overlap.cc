@@ -58,8 +58,11 @@ std::int64_t BucketFloats(double bucket_mb) {
   return static_cast<std::int64_t>(std::llround(bucket_mb * 1048576.0 / sizeof(float)));
 }
 
-OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats)
-    : comm_(comm), bucket_floats_(bucket_floats), thread_([this] { Loop(); }) {}
+OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us)
+    : comm_(comm),
+      bucket_floats_(bucket_floats),
+      poll_us_(poll_us),
+      thread_([this] { Loop(); }) {}
 
 OverlapGradSync::~OverlapGradSync() {
   {
@@ -80,7 +83,10 @@ void OverlapGradSync::EnsurePlan(ParamSet& grads) {
                  << Mb(largest) << " MB, cap dist.bucket_mb " << Mb(bucket_floats_)
                  << " MB) of the " << Mb(static_cast<std::int64_t>(size_))
                  << " MB gradient, all-reduced on a communication thread during the backward "
-                    "pass";
+                    "pass ("
+                 << (poll_us_ > 0 ? "polled every " + std::to_string(poll_us_) + " us"
+                                  : std::string("blocking waits"))
+                 << ")";
 }
 
 GradReadyFn OverlapGradSync::BeginLastBackward(ParamSet& grads) {
@@ -184,7 +190,8 @@ void OverlapGradSync::Loop() {
     std::exception_ptr error;
     if (!skip) {
       try {
-        comm_.Allreduce(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum);
+        comm_.AllreducePolled(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum,
+                              poll_us_);
       } catch (...) {
         error = std::current_exception();
       }

@@ -17,7 +17,7 @@
 // During the last backward pass of a step the hook counts the reported
 // ranges; when a bucket's last range arrives, the bucket is handed to a
 // communication thread owned by this object, which runs one blocking
-// in-place Comm::Allreduce (sum) per bucket, strictly in plan order. So
+// in-place allreduce (sum) per bucket, strictly in plan order. So
 // the output layer's gradients travel while the decoder and the encoder
 // are still being differentiated. Finish hands over whatever the hook has
 // not (all of it, if there was no hook), waits until the thread has
@@ -27,6 +27,13 @@
 // 2 ranks a sum is a single float addition, so they equal the blocking
 // implementation's bit for bit; on more ranks the MPI library may add in
 // another order for another message size).
+//
+// The communication thread waits for each allreduce without spinning
+// (Comm::AllreducePolled: a non-blocking allreduce tested every
+// dist.comm_poll_us microseconds, sleeping in between): a blocking MPI
+// collective busy-polls while the other ranks catch up, and with one core
+// per rank that polling takes the core from the backward pass it is meant
+// to overlap. poll_us 0 selects the blocking Comm::Allreduce.
 //
 // Threads and MPI: between BeginLastBackward and the end of Finish the
 // communication thread is the only one that calls the communicator; the
@@ -83,8 +90,11 @@ struct OverlapSyncStats {
 
 class OverlapGradSync final : public GradSync {
  public:
-  // `comm` must outlive this object. bucket_floats: the cap of PlanBuckets.
-  OverlapGradSync(Comm& comm, std::int64_t bucket_floats);
+  // `comm` must outlive this object. bucket_floats: the cap of PlanBuckets;
+  // poll_us: how the thread waits for an allreduce (above; 0: blocking).
+  OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us = kDefaultPollUs);
+
+  static constexpr int kDefaultPollUs = 200;
   // Waits for the buckets already handed over (every rank hands over the
   // same ones, so they complete), then ends the thread.
   ~OverlapGradSync() override;
@@ -106,6 +116,7 @@ class OverlapGradSync final : public GradSync {
 
   Comm& comm_;
   const std::int64_t bucket_floats_;
+  const int poll_us_;
   BucketPlan plan_;
   float* data_ = nullptr;  // the step's gradient buffer
   std::size_t size_ = 0;

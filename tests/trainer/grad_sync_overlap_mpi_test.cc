@@ -147,10 +147,16 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
   const int n = comm.size(), r = comm.rank();
   const ModelDims d = testing::TinyDims({"gru", "additive", 2, false});
   const auto blocking = MakeAllreduceGradSync(comm);
-  for (std::int64_t cap : {std::int64_t{0}, std::int64_t{200}, std::int64_t{1} << 30}) {
-    OverlapGradSync sync(comm, cap);
+  // poll_us 0: blocking allreduces on the thread; 1 and 200: non-blocking
+  // ones tested between sleeps (Comm::AllreducePolled).
+  for (const auto& [cap, poll_us] :
+       {std::pair{std::int64_t{0}, 0}, std::pair{std::int64_t{200}, 0},
+        std::pair{std::int64_t{1} << 30, 0}, std::pair{std::int64_t{0}, 200},
+        std::pair{std::int64_t{200}, 1}, std::pair{std::int64_t{1} << 30, 200}}) {
+    OverlapGradSync sync(comm, cap, poll_us);
     for (int step = 0; step < 3; ++step) {
-      SCOPED_TRACE("cap " + std::to_string(cap) + " step " + std::to_string(step));
+      SCOPED_TRACE("cap " + std::to_string(cap) + " poll_us " + std::to_string(poll_us) +
+                   " step " + std::to_string(step));
       ParamSet mine(d), want(d), abs_sum(d);
       FillRandom(mine, static_cast<std::uint32_t>(1000 * step + r));
       want = mine;
