@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/error.h"
@@ -125,6 +126,9 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
       ("model", po::value<std::string>()->default_value(""), "checkpoint file to translate with")
       ("run-dir", po::value<std::string>()->default_value(""),
        "or a run directory: its best.h5, else its newest valid ckpt-<step>.h5")
+      ("ensemble", po::value<std::vector<std::string>>()->default_value({}, ""),
+       "another checkpoint (repeatable) whose log-probabilities are averaged with the "
+       "model's at every step; it must have the same vocabularies")
       ("input", po::value<std::string>()->default_value("-"),
        "source text, one sentence per line, plain or .gz ('-': stdin)")
       ("output", po::value<std::string>()->default_value("-"), "translations ('-': stdout)")
@@ -185,6 +189,26 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   }
 
   const TranslationModel model = LoadTranslationModel(model_path, run_dir, weights, comm);
+  // Ensemble members: other checkpoints with the same vocabularies.
+  std::vector<TranslationModel> others;
+  std::vector<const ParamSet*> members = {&model.params};
+  for (const std::string& path : vm["ensemble"].as<std::vector<std::string>>()) {
+    others.push_back(LoadTranslationModel(path, "", weights, comm));
+    const TranslationModel& other = others.back();
+    for (const auto& [side, mine, theirs] :
+         {std::tuple{"source", &model.src_vocab, &other.src_vocab},
+          std::tuple{"target", &model.tgt_vocab, &other.tgt_vocab}}) {
+      if (!(*mine == *theirs)) {
+        throw UserError("rnnsearch translate: --ensemble '" + path + "': its " + side +
+                        " vocabulary (" + theirs->kind_name() + ", " +
+                        std::to_string(theirs->size()) + " ids, hash " + theirs->hash_hex() +
+                        ") differs from that of '" + model.path + "' (" + mine->kind_name() +
+                        ", " + std::to_string(mine->size()) + " ids, hash " +
+                        mine->hash_hex() + "): an ensemble needs the same vocabularies");
+      }
+    }
+  }
+  for (const TranslationModel& other : others) members.push_back(&other.params);
   std::vector<std::string> lines;
   std::string text;  // rank 0's input, lines joined by '\n', for the broadcast
   const std::string input = vm["input"].as<std::string>();
@@ -209,7 +233,12 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   const int threads = ResolveThreadsPerRank(threads_option, comm);
   if (comm.rank() == 0) {
     RNN_LOG(kInfo) << "translate: " << model.path << " (step " << model.step << ", "
-                   << (model.ema ? "moving average" : "parameters") << "), " << lines.size()
+                   << (model.ema ? "moving average" : "parameters") << ")";
+    for (const TranslationModel& other : others) {
+      RNN_LOG(kInfo) << "translate: ensemble member " << other.path << " (step " << other.step
+                     << ", " << (other.ema ? "moving average" : "parameters") << ")";
+    }
+    RNN_LOG(kInfo) << "translate: " << lines.size()
                    << " lines, " << comm.size() << " rank(s) x " << threads
                    << " thread(s), beam " << beam.beam_size;
   }
@@ -218,8 +247,7 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
-    Translator translator(ctx, model.params, model.src_vocab, model.tgt_vocab, beam,
-                          batch_sentences);
+    Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
     const std::vector<LineTranslation> got = translator.Translate(lines, comm.rank(), comm.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
       const LineTranslation& t = got[i];

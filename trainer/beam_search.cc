@@ -72,25 +72,43 @@ T* Grow(std::vector<T>& v, std::int64_t n) {
 
 }  // namespace
 
+BeamSearch::Member::Member(ops::Context& ctx, const ParamSet& p)
+    : params(p), model(ctx, p.dims(), EncodeOnlyOptions()) {}
+
+BeamSearch::Member::~Member() = default;
+
 BeamSearch::BeamSearch(ops::Context& ctx, const ParamSet& params, const BeamOptions& options)
-    : ctx_(ctx),
-      params_(params),
-      options_(options),
-      model_(ctx, params.dims(), EncodeOnlyOptions()) {
+    : BeamSearch(ctx, std::vector<const ParamSet*>{&params}, options) {}
+
+BeamSearch::BeamSearch(ops::Context& ctx, const std::vector<const ParamSet*>& members,
+                       const BeamOptions& options)
+    : ctx_(ctx), options_(options) {
   ValidateBeamOptions(options);
+  if (members.empty()) throw std::invalid_argument("BeamSearch: an ensemble of no models");
+  for (const ParamSet* p : members) {
+    const ModelDims& d = p->dims();
+    const ModelDims& first = members.front()->dims();
+    if (d.Vs != first.Vs || d.Vt != first.Vt) {
+      throw std::invalid_argument(
+          "BeamSearch: ensemble members with different vocabulary sizes (source " +
+          std::to_string(first.Vs) + " and " + std::to_string(d.Vs) + ", target " +
+          std::to_string(first.Vt) + " and " + std::to_string(d.Vt) + ")");
+    }
+    members_.push_back(std::make_unique<Member>(ctx, *p));
+  }
 }
 
 BeamSearch::~BeamSearch() = default;
 
-void BeamSearch::Reserve(int B, int Tx) {
-  if (ops_ != nullptr && B <= cap_batch_ && Tx <= cap_src_) return;
-  cap_batch_ = std::max(cap_batch_, B);
-  cap_src_ = std::max(cap_src_, Tx);
-  const ModelDims& d = params_.dims();
-  const int rows = cap_batch_ * options_.beam_size;
+void BeamSearch::Reserve(Member& m, int B, int Tx) {
+  if (m.ops != nullptr && B <= m.cap_batch && Tx <= m.cap_src) return;
+  m.cap_batch = std::max(m.cap_batch, B);
+  m.cap_src = std::max(m.cap_src, Tx);
+  const ModelDims& d = m.params.dims();
+  const int rows = m.cap_batch * options_.beam_size;
   const ops::AttentionDims ad{.steps = 0,
-                              .src_len = cap_src_,
-                              .batch = cap_batch_,
+                              .src_len = m.cap_src,
+                              .batch = m.cap_batch,
                               .ctx_dim = static_cast<int>(2 * d.He),
                               .dec_dim = static_cast<int>(d.Hd),
                               .att_dim = static_cast<int>(d.A)};
@@ -106,9 +124,9 @@ void BeamSearch::Reserve(int B, int Tx) {
                              .readout = d.O,
                              .vocab = d.Vt,
                              .training = false};
-  ops_.reset();  // free the old ones first
-  ops_.reset(new Ops{ops::AttentionDecode(ctx_, AttentionOf(d), ad, rows),
-                     ops::DecoderCellDecode(ctx_, CellOf(d), cd), ops::ReadoutLoss(ctx_, rs)});
+  m.ops.reset();  // free the old ones first
+  m.ops.reset(new Ops{ops::AttentionDecode(ctx_, AttentionOf(d), ad, rows),
+                      ops::DecoderCellDecode(ctx_, CellOf(d), cd), ops::ReadoutLoss(ctx_, rs)});
 }
 
 std::vector<Translation> BeamSearch::Translate(
@@ -123,10 +141,10 @@ std::vector<Translation> BeamSearch::Translate(
   for (int b = 0; b < B; ++b) {
     const auto& s = sources[static_cast<std::size_t>(b)];
     for (std::size_t j = 0; j < s.size(); ++j) {
-      if (s[j] < 0 || s[j] >= params_.dims().Vs) {
+      const std::int64_t Vs = members_.front()->params.dims().Vs;
+      if (s[j] < 0 || s[j] >= Vs) {
         throw std::out_of_range("BeamSearch::Translate: source id " + std::to_string(s[j]) +
-                                " outside the vocabulary of " +
-                                std::to_string(params_.dims().Vs));
+                                " outside the vocabulary of " + std::to_string(Vs));
       }
       src[j * static_cast<std::size_t>(B) + static_cast<std::size_t>(b)] = s[j];
     }
@@ -140,58 +158,84 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
                                                     const std::int32_t* src_len, int B, int Tx) {
   if (B == 0) return {};
   assert(B >= 1 && Tx >= 1);
-  Reserve(B, Tx);
-  const ModelDims& d = params_.dims();
-  const std::int64_t E = d.E, C = 2 * d.He, Hd = d.Hd, V = d.Vt;
   const int K = options_.beam_size;
-  const bool lstm = d.lstm;
-  const ops::AttentionParams ap = AttentionParams<float>(params_);
-  const ops::RnnParams cp = DecoderCellParams<float>(params_);
-  const ops::ReadoutParams rp = ReadoutParamsOf(params_);
-  const float* Et = params_.Get("tgt_embed.weight");
+  const std::int64_t max_rows = std::int64_t{B} * K;
+  const std::int64_t V = members_.front()->params.dims().Vt;
+  const int M = static_cast<int>(members_.size());
 
-  // The source side, once.
-  std::vector<float>& H = buf_.H;
-  Grow(H, std::int64_t{Tx} * B * C);
-  std::vector<float> s0(static_cast<std::size_t>(B * Hd));
-  model_.Encode(H.data(), s0.data(), params_, src, src_len, B, Tx);
-  ops_->att.SetSource(H.data(), Tx, B, ap);
+  // Per member: the source side, once, and the step buffers.
+  struct Step {
+    ops::AttentionParams ap;
+    ops::RnnParams cp;
+    ops::ReadoutParams rp;
+    const float* Et;
+    std::int64_t E, Hd;
+    bool lstm;
+    float *H, *s, *s_new, *mem, *mem_new, *y_emb, *ctx, *alpha, *logp;
+  };
+  std::vector<Step> steps;
+  for (const auto& member : members_) {
+    Member& m = *member;
+    Reserve(m, B, Tx);
+    const ModelDims& d = m.params.dims();
+    const std::int64_t C = 2 * d.He;
+    Buffers& buf = m.buf;
+    Step k{AttentionParams<float>(m.params), DecoderCellParams<float>(m.params),
+           ReadoutParamsOf(m.params), m.params.Get("tgt_embed.weight"), d.E, d.Hd, d.lstm,
+           Grow(buf.H, std::int64_t{Tx} * B * C), Grow(buf.s, max_rows * d.Hd),
+           Grow(buf.s_new, max_rows * d.Hd), d.lstm ? Grow(buf.mem, max_rows * d.Hd) : nullptr,
+           d.lstm ? Grow(buf.mem_new, max_rows * d.Hd) : nullptr, Grow(buf.y_emb, max_rows * d.E),
+           Grow(buf.ctx, max_rows * C), Grow(buf.alpha, max_rows * Tx),
+           Grow(buf.logp, max_rows * V)};
+    m.model.Encode(k.H, k.s, m.params, src, src_len, B, Tx);  // s_0 of the B sentences
+    m.ops->att.SetSource(k.H, Tx, B, k.ap);
+    if (k.lstm) std::fill(k.mem, k.mem + B * k.Hd, 0.0f);
+    steps.push_back(k);
+  }
+  float* logp = M == 1 ? steps.front().logp : Grow(mean_logp_, max_rows * V);
 
   BeamState st(B, K, options_.alignments ? Tx : 0);
   for (int b = 0; b < B; ++b) {
     st.sentences[static_cast<std::size_t>(b)].max_len = MaxOutputLength(options_, src_len[b]);
   }
-  const std::int64_t max_rows = std::int64_t{B} * K;
-  float* s = Grow(buf_.s, max_rows * Hd);
-  float* s_new = Grow(buf_.s_new, max_rows * Hd);
-  float* mem = lstm ? Grow(buf_.mem, max_rows * Hd) : nullptr;
-  float* mem_new = lstm ? Grow(buf_.mem_new, max_rows * Hd) : nullptr;
-  float* y_emb = Grow(buf_.y_emb, max_rows * E);
-  float* ctx = Grow(buf_.ctx, max_rows * C);
-  float* alpha = Grow(buf_.alpha, max_rows * Tx);
-  float* logp = Grow(buf_.logp, max_rows * V);
-  std::memcpy(s, s0.data(), sizeof(float) * static_cast<std::size_t>(B * Hd));
-  if (lstm) std::fill(mem, mem + B * Hd, 0.0f);
   st.StartRows();  // one row per sentence: <s>, score 0, on the greedy line
 
   for (int t = 1; !st.rows.empty(); ++t) {
     const int n = static_cast<int>(st.rows.size());
+    for (int i = 0; i < M; ++i) {
+      Step& k = steps[static_cast<std::size_t>(i)];
+      Ops& op = *members_[static_cast<std::size_t>(i)]->ops;
+      const std::int64_t E = k.E;
 #pragma omp parallel for schedule(static) if (std::int64_t{n} * E >= kParallelFloats)
-    for (int r = 0; r < n; ++r) {
-      const std::int32_t y = st.LastToken(r);
-      std::memcpy(y_emb + std::int64_t{r} * E, Et + std::int64_t{y} * E, sizeof(float) * E);
+      for (int r = 0; r < n; ++r) {
+        const std::int32_t y = st.LastToken(r);
+        std::memcpy(k.y_emb + std::int64_t{r} * E, k.Et + std::int64_t{y} * E, sizeof(float) * E);
+      }
+      op.att.Step(k.ctx, k.alpha, k.s, st.src_of.data(), n, k.H, src_len, k.ap);
+      op.cell.Step(k.s_new, k.mem_new, k.y_emb, k.ctx, k.s, k.mem, n, k.cp);
+      op.readout.LogProbs(k.logp, k.s_new, k.ctx, k.y_emb, k.rp, n);
     }
-    ops_->att.Step(ctx, alpha, s, st.src_of.data(), n, H.data(), src_len, ap);
-    ops_->cell.Step(s_new, mem_new, y_emb, ctx, s, mem, n, cp);
-    ops_->readout.LogProbs(logp, s_new, ctx, y_emb, rp, n);
-    st.Select(t, logp, V, alpha, Tx);  // survivors, finished hypotheses, the next rows
+    if (M > 1) {
+      const std::int64_t total = std::int64_t{n} * V;
+      const float inv = 1.0f / static_cast<float>(M);
+#pragma omp parallel for schedule(static) if (total >= kParallelFloats)
+      for (std::int64_t x = 0; x < total; ++x) {
+        float sum = 0.0f;
+        for (const Step& k : steps) sum += k.logp[x];
+        logp[x] = sum * inv;
+      }
+    }
+    st.Select(t, logp, V, steps.front().alpha, Tx);  // survivors, finished, the next rows
     // The survivors' states: row k continues row parent[k].
     const int m = static_cast<int>(st.rows.size());
+    for (Step& k : steps) {
+      const std::int64_t Hd = k.Hd;
 #pragma omp parallel for schedule(static) if (std::int64_t{m} * Hd >= kParallelFloats)
-    for (int k = 0; k < m; ++k) {
-      const std::int64_t from = std::int64_t{st.parent[static_cast<std::size_t>(k)]} * Hd;
-      std::memcpy(s + std::int64_t{k} * Hd, s_new + from, sizeof(float) * Hd);
-      if (lstm) std::memcpy(mem + std::int64_t{k} * Hd, mem_new + from, sizeof(float) * Hd);
+      for (int r = 0; r < m; ++r) {
+        const std::int64_t from = std::int64_t{st.parent[static_cast<std::size_t>(r)]} * Hd;
+        std::memcpy(k.s + std::int64_t{r} * Hd, k.s_new + from, sizeof(float) * Hd);
+        if (k.lstm) std::memcpy(k.mem + std::int64_t{r} * Hd, k.mem_new + from, sizeof(float) * Hd);
+      }
     }
   }
   return st.Results(options_, src_len);

@@ -36,6 +36,12 @@
 //   max_len_offset output tokens, </s> counted on both sides (the rule of
 //   trainer/greedy.h's validation decoder); at least 1.
 //
+// An ensemble (several ParamSets with the same target vocabulary, any
+// other dims): every member encodes the source and keeps its own decoder
+// states; a step's log-probabilities are the members' mean, log p(y) =
+// (1/M) sum_m log p_m(y) (as Marian and Nematus ensemble); everything
+// else above is unchanged. The alignments are the first member's.
+//
 // With options.alignments, the attention weights alpha_i of the best
 // hypothesis are returned: one row per output token (</s> included), one
 // column per source position (</s> included); each row sums to 1.
@@ -95,6 +101,11 @@ class BeamSearch {
  public:
   // `params` must outlive the search; its dims give the model.
   BeamSearch(ops::Context& ctx, const ParamSet& params, const BeamOptions& options);
+  // An ensemble of members (at least one, all outliving the search) with
+  // the same source and target vocabulary sizes; throws
+  // std::invalid_argument otherwise.
+  BeamSearch(ops::Context& ctx, const std::vector<const ParamSet*>& members,
+             const BeamOptions& options);
   ~BeamSearch();
   BeamSearch(const BeamSearch&) = delete;
   BeamSearch& operator=(const BeamSearch&) = delete;
@@ -121,15 +132,22 @@ class BeamSearch {
     std::vector<float> y_emb, ctx, alpha;  // [rows, E], [rows, 2He], [rows, Tx]
     std::vector<float> logp;              // [rows, Vt]
   };
-  void Reserve(int B, int Tx);  // ops and buffers for at least B sentences of Tx positions
+  struct Member {  // one model of the ensemble
+    Member(ops::Context& ctx, const ParamSet& params);
+    ~Member();
+    const ParamSet& params;
+    Model model;  // Encode only
+    std::unique_ptr<Ops> ops;
+    Buffers buf;
+    int cap_batch = 0, cap_src = 0;  // the shapes ops was built for
+  };
+  // Ops and buffers of `m` for at least B sentences of Tx positions.
+  void Reserve(Member& m, int B, int Tx);
 
   ops::Context& ctx_;
-  const ParamSet& params_;
   BeamOptions options_;
-  Model model_;  // Encode only
-  std::unique_ptr<Ops> ops_;
-  Buffers buf_;
-  int cap_batch_ = 0, cap_src_ = 0;  // the shapes ops_ was built for
+  std::vector<std::unique_ptr<Member>> members_;
+  std::vector<float> mean_logp_;  // [rows, Vt] the members' mean (ensembles only)
 };
 
 }  // namespace rnnsearch

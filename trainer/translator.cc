@@ -8,7 +8,13 @@ namespace rnnsearch {
 
 Translator::Translator(ops::Context& ctx, const ParamSet& params, const Vocab& src,
                        const Vocab& tgt, const BeamOptions& options, int batch_sentences)
-    : src_(src), tgt_(tgt), batch_sentences_(batch_sentences), search_(ctx, params, options) {
+    : Translator(ctx, std::vector<const ParamSet*>{&params}, src, tgt, options,
+                 batch_sentences) {}
+
+Translator::Translator(ops::Context& ctx, const std::vector<const ParamSet*>& members,
+                       const Vocab& src, const Vocab& tgt, const BeamOptions& options,
+                       int batch_sentences)
+    : src_(src), tgt_(tgt), batch_sentences_(batch_sentences), search_(ctx, members, options) {
   assert(batch_sentences >= 1);
 }
 

@@ -50,6 +50,9 @@ class Translator {
   // `params`, `src` and `tgt` must outlive the translator. batch_sentences >= 1.
   Translator(ops::Context& ctx, const ParamSet& params, const Vocab& src, const Vocab& tgt,
              const BeamOptions& options, int batch_sentences);
+  // An ensemble (trainer/beam_search.h): members that share the vocabularies.
+  Translator(ops::Context& ctx, const std::vector<const ParamSet*>& members, const Vocab& src,
+             const Vocab& tgt, const BeamOptions& options, int batch_sentences);
 
   // One translation per line, in order, for the lines of part `part` of
   // `parts` (0 <= part < parts); the other lines' translations have an

@@ -172,6 +172,75 @@ TEST(BeamSearch, ScoresAreTheModelsLogProbabilities) {
   }
 }
 
+// An ensemble's hypothesis score is the mean of its members' own
+// log-probabilities of it (each by the training path); members of other
+// variants and sizes combine as long as the vocabularies agree.
+TEST(BeamSearch, EnsembleScoresAreTheMeanOfTheMembers) {
+  ops::Context ctx(1);
+  const std::vector<Variant> variants = AllVariants();
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const Variant& v = variants[i];
+    const Variant& w = variants[(i + 1) % variants.size()];
+    const ModelDims d1 = TinyDims(v), d2 = TinyDims(w);
+    ASSERT_EQ(d1.Vt, d2.Vt);
+    const ParamSet p1 = RandomModel(d1, 31), p2 = RandomModel(d2, 32);
+    const auto sources = Sources(kLengths, d1, 8);
+    Model m1(ctx, d1, ModelOptions{}), m2(ctx, d2, ModelOptions{});
+    BeamOptions o;
+    o.beam_size = 4;
+    o.nbest = 3;
+    BeamSearch search(ctx, std::vector<const ParamSet*>{&p1, &p2}, o);
+    const auto got = search.Translate(sources);
+    int differs = 0;  // hypotheses where the members disagree (the mean is not trivially one)
+    for (std::size_t b = 0; b < sources.size(); ++b) {
+      ASSERT_FALSE(got[b].nbest.empty());
+      for (const Hypothesis& h : got[b].nbest) {
+        const double s1 = ModelScore(m1, p1, sources[b], h.tokens, h.finished);
+        const double s2 = ModelScore(m2, p2, sources[b], h.tokens, h.finished);
+        const double want = 0.5 * (s1 + s2);
+        EXPECT_NEAR(h.score, want, 1e-4 * std::max(1.0, std::abs(want)))
+            << v.Name() << " + " << w.Name();
+        if (std::abs(s1 - s2) > 1e-3) ++differs;
+      }
+    }
+    EXPECT_GT(differs, 0) << v.Name() << " + " << w.Name();
+  }
+}
+
+// An ensemble of one model twice decodes exactly as the model alone.
+TEST(BeamSearch, EnsembleOfTheSameModelIsTheModel) {
+  ops::Context ctx(1);
+  const ModelDims d = TinyDims(Variant{});
+  const ParamSet params = RandomModel(d, 41);
+  const auto sources = Sources(kLengths, d, 9);
+  BeamOptions o;
+  o.beam_size = 5;
+  o.nbest = 5;
+  BeamSearch alone(ctx, params, o);
+  BeamSearch twice(ctx, std::vector<const ParamSet*>{&params, &params}, o);
+  const auto a = alone.Translate(sources), b = twice.Translate(sources);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].nbest.size(), b[k].nbest.size());
+    for (std::size_t h = 0; h < a[k].nbest.size(); ++h) {
+      EXPECT_EQ(a[k].nbest[h].tokens, b[k].nbest[h].tokens);
+      EXPECT_EQ(a[k].nbest[h].score, b[k].nbest[h].score);
+    }
+  }
+}
+
+TEST(BeamSearch, EnsembleRejectsOtherVocabularySizes) {
+  ops::Context ctx(1);
+  ModelDims d = TinyDims(Variant{});
+  const ParamSet p1 = RandomModel(d, 1);
+  d.Vt += 1;
+  const ParamSet p2 = RandomModel(d, 2);
+  EXPECT_THROW(BeamSearch(ctx, std::vector<const ParamSet*>{&p1, &p2}, BeamOptions{}),
+               std::invalid_argument);
+  EXPECT_THROW(BeamSearch(ctx, std::vector<const ParamSet*>{}, BeamOptions{}),
+               std::invalid_argument);
+}
+
 TEST(BeamSearch, BestNeverScoresBelowGreedy) {
   ops::Context ctx(1);
   int improved = 0, compared = 0;
