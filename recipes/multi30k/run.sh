@@ -2,7 +2,8 @@
 # Multi30k (task 1) English->German with rnnsearch, end to end:
 #
 #   recipes/multi30k/run.sh DATA_DIR [OUT_DIR] [--max-time SECONDS] [--ranks N]
-#                           [--threads N] [--beam K] [--config FILE]
+#                           [--threads N] [--beam K] [--config FILE] [--seed N]
+#                           [--data-from OUT] [--ensemble-with OUT]... [--skip-train]
 #
 # DATA_DIR holds the Multi30k files SPLIT.lc.norm.tok.{en,de}.gz for SPLIT =
 # train, val, test_2016_flickr (tokenized, lowercased; the files published
@@ -28,7 +29,13 @@
 # Options: --max-time (seconds of training, default the config's 10800 =
 # 3 hours), --ranks (MPI ranks through mpirun, default 1), --threads (compute
 # threads per rank, default 0: the cores shared by the ranks), --beam
-# (default 5), --config (default recipes/multi30k/config.yaml).
+# (default 5), --config (default recipes/multi30k/config.yaml), --seed
+# (train.seed: initialisation, shuffling, dropout; default the config's).
+# Ensembles: --data-from OUT copies another run's OUT/data (its shards and
+# vocabularies) instead of preprocessing, so that the models share their
+# vocabularies; --ensemble-with OUT (repeatable) translates with OUT_DIR's
+# best.h5 and OUT/run/best.h5 of each such run together (rnnsearch
+# translate --ensemble); --skip-train only translates and scores.
 # Environment: BUILD_DIR (default build/; the program is built if missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,6 +44,7 @@ bin="$build/launch/rnnsearch"
 usage() { sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 data="" out="" max_time="" ranks=1 threads=0 beam=5 config="$root/recipes/multi30k/config.yaml"
+seed="" data_from="" skip_train=0 members=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --max-time) max_time="$2"; shift 2 ;;
@@ -44,6 +52,10 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --beam) beam="$2"; shift 2 ;;
     --config) config="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --data-from) data_from="$2"; shift 2 ;;
+    --ensemble-with) members+=("$2"); shift 2 ;;
+    --skip-train) skip_train=1; shift ;;
     -h|--help) usage ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
     *) if [ -z "$data" ]; then data="$1"; elif [ -z "$out" ]; then out="$1"; else usage; fi; shift ;;
@@ -57,6 +69,14 @@ for split in train val test_2016_flickr; do
     [ -f "$f" ] || { echo "run.sh: missing $f (expected the Multi30k task-1 lc.norm.tok files)" >&2; exit 1; }
   done
 done
+ensemble=()
+for m in ${members[@]+"${members[@]}"}; do
+  [ -f "$m/run/best.h5" ] || { echo "run.sh: --ensemble-with $m: no $m/run/best.h5 (train that run first)" >&2; exit 1; }
+  ensemble+=(--ensemble "$m/run/best.h5")
+done
+if [ -n "$data_from" ] && [ ! -f "$out/data/val/manifest.yaml" ]; then
+  [ -f "$data_from/data/val/manifest.yaml" ] || { echo "run.sh: --data-from $data_from: no preprocessed data in $data_from/data" >&2; exit 1; }
+fi
 [ -x "$bin" ] || BUILD_DIR="$build" "$root/scripts/build.sh"
 mkdir -p "$out"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -64,6 +84,10 @@ launch=()
 [ "$ranks" -gt 1 ] && launch=(mpirun -np "$ranks" --oversubscribe --bind-to none)
 log() { echo "== $(date '+%H:%M:%S') $*"; }
 
+if [ -n "$data_from" ] && [ ! -f "$out/data/val/manifest.yaml" ]; then
+  log "data: a copy of $data_from/data (the same shards and vocabularies)"
+  rm -rf "$out/data.tmp" && cp -r "$data_from/data" "$out/data.tmp" && mv "$out/data.tmp" "$out/data"
+fi
 if [ ! -f "$out/data/val/manifest.yaml" ]; then
   log "preprocess: BPE vocabularies of the training data (per the config), shards"
   "$bin" preprocess --config "$config" --overwrite --out "$out/data/train" \
@@ -75,16 +99,21 @@ fi
 
 sets=(--set "data.train=$out/data/train" --set "data.valid=$out/data/val" --set "dist.threads_per_rank=$threads")
 [ -n "$max_time" ] && sets+=(--set "train.max_time=$max_time")
-log "train: $out/run (log: $out/run/train.log)"
-start=$(date +%s)
-mkdir -p "$out/run"
-"${launch[@]}" "$bin" train --config "$config" "${sets[@]}" --run-dir "$out/run" 2>&1 | tee -a "$out/run/train.log"
-log "train: $(( $(date +%s) - start )) s wall this time"
+[ -n "$seed" ] && sets+=(--set "train.seed=$seed")
+if [ "$skip_train" = 0 ]; then
+  log "train: $out/run (log: $out/run/train.log)"
+  start=$(date +%s)
+  mkdir -p "$out/run"
+  "${launch[@]}" "$bin" train --config "$config" "${sets[@]}" --run-dir "$out/run" 2>&1 | tee -a "$out/run/train.log"
+  log "train: $(( $(date +%s) - start )) s wall this time"
+fi
+[ -f "$out/run/best.h5" ] || { echo "run.sh: no $out/run/best.h5 to translate with" >&2; exit 1; }
 
 for split in val:val test2016:test_2016_flickr; do
   name="${split%%:*}" file="${split#*:}"
-  log "translate $name with $out/run/best.h5, beam $beam"
-  "${launch[@]}" "$bin" translate --run-dir "$out/run" --beam-size "$beam" --threads "$threads" \
+  log "translate $name with $out/run/best.h5${members[0]+ and ${members[*]/%//run/best.h5}}, beam $beam"
+  "${launch[@]}" "$bin" translate --model "$out/run/best.h5" ${ensemble[@]+"${ensemble[@]}"} \
+    --beam-size "$beam" --threads "$threads" \
     --input "$data/$file.lc.norm.tok.en.gz" --output "$out/$name.hyp.de"
 done
 

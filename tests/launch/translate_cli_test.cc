@@ -80,8 +80,9 @@ struct Saved {
 
 // Saves `params` (and `ema` as its moving average, if given) at `step`.
 void Save(const std::string& path, const ParamSet& params, std::int64_t step,
-          const ParamSet* ema = nullptr) {
+          const ParamSet* ema = nullptr, const std::string& tgt_stem = "z") {
   Saved v;
+  v.tgt = Vocab::FromWords(Words(tgt_stem), "test target");
   Config config;
   config.model = SmallModel();
   config.data.max_len = kTrainMaxLen;
@@ -314,6 +315,43 @@ TEST_F(TranslateCli, RunDirectoryAndWeights) {
       Translate("--model " + (dir_ / "p12.h5") + " --weights ema --input " + input_);
   EXPECT_EQ(no_ema.status, 1);
   EXPECT_NE(no_ema.err.find("has no moving average"), std::string::npos) << no_ema.err;
+}
+
+// --ensemble: the library's ensemble beam search, line for line; a member
+// with another vocabulary is refused before anything is written.
+TEST_F(TranslateCli, EnsembleIsTheLibrarysEnsemble) {
+  const ParamSet other = RandomParams(2);
+  const std::string second = dir_ / "second.h5", foreign = dir_ / "foreign.h5";
+  Save(second, other, 7);
+  Save(foreign, other, 7, nullptr, "w");
+  const std::string out = dir_ / "out.txt";
+  const ProcessResult r = Translate("--model " + ckpt_ + " --ensemble " + second + " --input " +
+                                    input_ + " --output " + out + " --batch-sentences 4");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("ensemble member " + second), std::string::npos) << r.err;
+  ops::Context ctx(1);
+  Saved v;
+  Translator t(ctx, std::vector<const ParamSet*>{&params_, &other}, v.src, v.tgt, BeamOptions{},
+               4);
+  const std::vector<LineTranslation> want = t.Translate(lines_);
+  const std::vector<LineTranslation> alone = Library(BeamOptions{}, 4);
+  const std::vector<std::string> got = SplitLines(testing::ReadWhole(out));
+  ASSERT_EQ(got.size(), lines_.size());
+  int differs = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], want[i].nbest[0].text) << "line " << i;
+    differs += got[i] != alone[i].nbest[0].text ? 1 : 0;
+  }
+  EXPECT_GT(differs, 0) << "the second model changes some translations";
+
+  testing::WriteText(out, "keep me\n");
+  const ProcessResult bad = Translate("--model " + ckpt_ + " --ensemble " + foreign +
+                                      " --input " + input_ + " --output " + out);
+  EXPECT_EQ(bad.status, 1) << bad.err;
+  EXPECT_NE(bad.err.find("--ensemble '" + foreign + "': its target vocabulary"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(testing::ReadWhole(out), "keep me\n");
 }
 
 TEST_F(TranslateCli, ClearErrorsLeaveOutputsAlone) {
