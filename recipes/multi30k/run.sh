@@ -4,6 +4,7 @@
 #   recipes/multi30k/run.sh DATA_DIR [OUT_DIR] [--max-time SECONDS] [--ranks N]
 #                           [--threads N] [--beam K] [--config FILE] [--seed N]
 #                           [--data-from OUT] [--ensemble-with OUT]... [--skip-train]
+#                           [--preprocess-only]
 #
 # DATA_DIR holds the Multi30k files SPLIT.lc.norm.tok.{en,de}.gz for SPLIT =
 # train, val, test_2016_flickr (tokenized, lowercased; the files published
@@ -35,7 +36,9 @@
 # vocabularies) instead of preprocessing, so that the models share their
 # vocabularies; --ensemble-with OUT (repeatable) translates with OUT_DIR's
 # best.h5 and OUT/run/best.h5 of each such run together (rnnsearch
-# translate --ensemble); --skip-train only translates and scores.
+# translate --ensemble); --skip-train only translates and scores;
+# --preprocess-only stops after the data. recipes/multi30k/ensemble.sh
+# uses these to train several models side by side and ensemble them.
 # Environment: BUILD_DIR (default build/; the program is built if missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -44,7 +47,7 @@ bin="$build/launch/rnnsearch"
 usage() { sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 data="" out="" max_time="" ranks=1 threads=0 beam=5 config="$root/recipes/multi30k/config.yaml"
-seed="" data_from="" skip_train=0 members=()
+seed="" data_from="" skip_train=0 preprocess_only=0 members=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --max-time) max_time="$2"; shift 2 ;;
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --data-from) data_from="$2"; shift 2 ;;
     --ensemble-with) members+=("$2"); shift 2 ;;
     --skip-train) skip_train=1; shift ;;
+    --preprocess-only) preprocess_only=1; shift ;;
     -h|--help) usage ;;
     -*) echo "run.sh: unknown option $1" >&2; usage ;;
     *) if [ -z "$data" ]; then data="$1"; elif [ -z "$out" ]; then out="$1"; else usage; fi; shift ;;
@@ -96,6 +100,8 @@ if [ ! -f "$out/data/val/manifest.yaml" ]; then
     --set data.max_len=400 --set data.max_ratio=0 \
     --src "$data/val.lc.norm.tok.en.gz" --tgt "$data/val.lc.norm.tok.de.gz"
 fi
+
+[ "$preprocess_only" = 0 ] || { log "preprocessed: $out/data"; exit 0; }
 
 sets=(--set "data.train=$out/data/train" --set "data.valid=$out/data/val" --set "dist.threads_per_rank=$threads")
 [ -n "$max_time" ] && sets+=(--set "train.max_time=$max_time")
