@@ -51,13 +51,18 @@ for p in "${pids[@]}"; do wait "$p" || failed=1; done
 [ "$failed" = 0 ] || { echo "ensemble.sh: a member failed (see $out/*.log)" >&2; exit 1; }
 for m in large small1 small2; do echo "$m:"; cat "$out/$m/bleu.txt"; done
 
+# As run.sh: each member's best.h5, else its newest checkpoint.
+model_of() {
+  if [ -f "$1/best.h5" ]; then echo "$1/best.h5"; return; fi
+  ls "$1"/ckpt-*.h5 | sed 's/.*ckpt-\([0-9]*\)\.h5$/\1 &/' | sort -n | tail -n 1 | cut -d' ' -f2
+}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 : > "$out/bleu.txt"
 for split in val:val test2016:test_2016_flickr; do
   name="${split%%:*}" file="${split#*:}"
-  log "translate $name with the ensemble of the 3 best.h5, beam $beam"
-  "$bin" translate --model "$out/small1/run/best.h5" --ensemble "$out/small2/run/best.h5" \
-    --ensemble "$out/large/run/best.h5" --beam-size "$beam" \
+  log "translate $name with the ensemble of the 3 members, beam $beam"
+  "$bin" translate --model "$(model_of "$out/small1/run")" --ensemble "$(model_of "$out/small2/run")" \
+    --ensemble "$(model_of "$out/large/run")" --beam-size "$beam" \
     --input "$data/$file.lc.norm.tok.en.gz" --output "$out/$name.hyp.de"
   {
     echo "$name, ensemble of 3 ($(wc -l < "$out/small1/$name.ref.de") sentences):"

@@ -73,10 +73,16 @@ for split in train val test_2016_flickr; do
     [ -f "$f" ] || { echo "run.sh: missing $f (expected the Multi30k task-1 lc.norm.tok files)" >&2; exit 1; }
   done
 done
+# The checkpoint a run translates with: its best.h5, else its newest ckpt-<step>.h5.
+model_of() {
+  if [ -f "$1/best.h5" ]; then echo "$1/best.h5"; return; fi
+  ls "$1"/ckpt-*.h5 2>/dev/null | sed 's/.*ckpt-\([0-9]*\)\.h5$/\1 &/' | sort -n | tail -n 1 | cut -d' ' -f2
+}
 ensemble=()
 for m in ${members[@]+"${members[@]}"}; do
-  [ -f "$m/run/best.h5" ] || { echo "run.sh: --ensemble-with $m: no $m/run/best.h5 (train that run first)" >&2; exit 1; }
-  ensemble+=(--ensemble "$m/run/best.h5")
+  f="$(model_of "$m/run")"
+  [ -n "$f" ] || { echo "run.sh: --ensemble-with $m: no checkpoint in $m/run (train that run first)" >&2; exit 1; }
+  ensemble+=(--ensemble "$f")
 done
 if [ -n "$data_from" ] && [ ! -f "$out/data/val/manifest.yaml" ]; then
   [ -f "$data_from/data/val/manifest.yaml" ] || { echo "run.sh: --data-from $data_from: no preprocessed data in $data_from/data" >&2; exit 1; }
@@ -113,12 +119,13 @@ if [ "$skip_train" = 0 ]; then
   "${launch[@]}" "$bin" train --config "$config" "${sets[@]}" --run-dir "$out/run" 2>&1 | tee -a "$out/run/train.log"
   log "train: $(( $(date +%s) - start )) s wall this time"
 fi
-[ -f "$out/run/best.h5" ] || { echo "run.sh: no $out/run/best.h5 to translate with" >&2; exit 1; }
+model="$(model_of "$out/run")"
+[ -n "$model" ] || { echo "run.sh: no checkpoint in $out/run to translate with" >&2; exit 1; }
 
 for split in val:val test2016:test_2016_flickr; do
   name="${split%%:*}" file="${split#*:}"
-  log "translate $name with $out/run/best.h5${members[0]+ and ${members[*]/%//run/best.h5}}, beam $beam"
-  "${launch[@]}" "$bin" translate --model "$out/run/best.h5" ${ensemble[@]+"${ensemble[@]}"} \
+  log "translate $name with $model${members[0]+ and ${ensemble[*]}}, beam $beam"
+  "${launch[@]}" "$bin" translate --model "$model" ${ensemble[@]+"${ensemble[@]}"} \
     --beam-size "$beam" --threads "$threads" \
     --input "$data/$file.lc.norm.tok.en.gz" --output "$out/$name.hyp.de"
 done
@@ -135,4 +142,4 @@ for split in val:val test2016:test_2016_flickr; do
 done
 
 "$root/scripts/plot.py" curves "$out/run/metrics.jsonl" --out "$out/learning-curve.png"
-log "done: $out/bleu.txt, $out/learning-curve.png, model $out/run/best.h5"
+log "done: $out/bleu.txt, $out/learning-curve.png, model $model"
