@@ -60,6 +60,18 @@ const char* ThreadLevelName(int level) {
 // Collectives take an int count: large buffers go in pieces of 2^30 elements.
 constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
 
+// Waits for `req` without spinning: tests it every `poll_us` microseconds
+// and sleeps in between (so that a waiting thread or rank leaves its core
+// to those still working). Returns the first test's error code that is not
+// MPI_SUCCESS, else MPI_SUCCESS once the request is complete.
+int WaitSleeping(MPI_Request* req, int poll_us) {
+  for (int done = 0;;) {
+    const int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || done != 0) return rc;
+    std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+  }
+}
+
 class MpiComm final : public Comm {
  public:
   MpiComm() {
@@ -105,11 +117,7 @@ class MpiComm final : public Comm {
       MPI_Request req = MPI_REQUEST_NULL;
       Check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, ToMpi(op), comm_, &req),
             "MPI_Iallreduce");
-      for (int done = 0;;) {
-        Check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "MPI_Test");
-        if (done) break;
-        std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
-      }
+      Check(WaitSleeping(&req, poll_us), "MPI_Test");
     }
   }
   [[noreturn]] void Abort(int code) override {
@@ -224,11 +232,7 @@ MpiSession::~MpiSession() {
   // that a waiting rank leaves the cores to those still working.
   MPI_Request barrier = MPI_REQUEST_NULL;
   MPI_Ibarrier(MPI_COMM_WORLD, &barrier);
-  for (int done = 0;;) {
-    MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
-    if (done != 0) break;
-    usleep(1000);
-  }
+  WaitSleeping(&barrier, 1000);
   MPI_Finalize();
 }
 
