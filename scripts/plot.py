@@ -165,18 +165,19 @@ def series(rows, kind, key):
 
 def plot_curves(args):
     rows = read_json_lines(args.metrics)  # lines without a step are not plotted
-    panels = []  # (ylabel, [(label, xs, ys, style)])
+    panels = []  # (ylabel, [(label, xs, ys, style)], y scale)
     loss = [("training", *series(rows, "train", "loss"), "-"),
             ("validation", *series(rows, "valid", "loss"), "o-")]
     loss = [c for c in loss if c[1]]
     if loss:
-        panels.append(("loss per target token", loss))
+        panels.append(("loss per target token", loss, "linear"))
     ppl = series(rows, "valid", "ppl")
     if ppl[0]:
-        panels.append(("validation perplexity", [("validation", *ppl, "o-")]))
+        # logarithmic: the first validations (thousands) would flatten the rest
+        panels.append(("validation perplexity (log scale)", [("validation", *ppl, "o-")], "log"))
     bleu = series(rows, "valid", "bleu")
     if bleu[0]:
-        panels.append(("validation BLEU", [("validation", *bleu, "o-")]))
+        panels.append(("validation BLEU", [("validation", *bleu, "o-")], "linear"))
     if not panels:
         fail("%s: no line has a loss, perplexity or BLEU with a step to plot" % args.metrics)
     out_dir = os.path.dirname(os.path.abspath(args.out))
@@ -185,11 +186,12 @@ def plot_curves(args):
     plt, _ = load_pyplot()
     fig, axes = plt.subplots(len(panels), 1, sharex=True, squeeze=False,
                              figsize=(7.0, 2.4 * len(panels) + 0.6))
-    for ax, (ylabel, curves) in zip(axes[:, 0], panels):
+    for ax, (ylabel, curves, yscale) in zip(axes[:, 0], panels):
         for label, xs, ys, style in curves:
             ax.plot(xs, ys, style, label=label, markersize=3)
         ax.set_ylabel(ylabel)
-        ax.grid(True, alpha=0.3)
+        ax.set_yscale(yscale)
+        ax.grid(True, which="both", alpha=0.3)
         if len(curves) > 1:
             ax.legend()
     axes[-1, 0].set_xlabel("step")
