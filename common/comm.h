@@ -4,6 +4,7 @@
 // below the entry point runs (and is tested) the same way alone.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,10 +38,14 @@ class Comm {
   // (and the library progressing it on each test). For a communication
   // thread that shares its core with the computation: a blocking MPI
   // collective busy-polls and takes the core's time while it waits for the
-  // other ranks. poll_us <= 0, or a communicator without non-blocking
-  // collectives: Allreduce.
-  virtual void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us) {
+  // other ranks. Once `*hurry` is true (the computation the thread was
+  // sharing the core with has ended; may be null) it waits blocking, which
+  // completes the reduction sooner. poll_us <= 0, or a communicator without
+  // non-blocking collectives: Allreduce.
+  virtual void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us,
+                               const std::atomic<bool>* hurry) {
     (void)poll_us;
+    (void)hurry;
     Allreduce(data, count, op);
   }
 

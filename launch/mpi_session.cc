@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -64,8 +65,12 @@ constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
 // and sleeps in between (so that a waiting thread or rank leaves its core
 // to those still working). Returns the first test's error code that is not
 // MPI_SUCCESS, else MPI_SUCCESS once the request is complete.
-int WaitSleeping(MPI_Request* req, int poll_us) {
+// Once `*hurry` (may be null) is true it waits in MPI_Wait instead.
+int WaitSleeping(MPI_Request* req, int poll_us, const std::atomic<bool>* hurry = nullptr) {
   for (int done = 0;;) {
+    if (hurry != nullptr && hurry->load(std::memory_order_acquire)) {
+      return MPI_Wait(req, MPI_STATUS_IGNORE);
+    }
     const int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS || done != 0) return rc;
     std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
@@ -110,14 +115,15 @@ class MpiComm final : public Comm {
   void Allreduce(std::int64_t* data, std::size_t count, ReduceOp op) override {
     Reduce(data, count, MPI_INT64_T, op);
   }
-  void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us) override {
+  void AllreducePolled(float* data, std::size_t count, ReduceOp op, int poll_us,
+                       const std::atomic<bool>* hurry) override {
     if (poll_us <= 0) return Reduce(data, count, MPI_FLOAT, op);
     for (std::size_t off = 0; off < count; off += kMaxPiece) {
       const int n = static_cast<int>(std::min(kMaxPiece, count - off));
       MPI_Request req = MPI_REQUEST_NULL;
       Check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, ToMpi(op), comm_, &req),
             "MPI_Iallreduce");
-      Check(WaitSleeping(&req, poll_us), "MPI_Test");
+      Check(WaitSleeping(&req, poll_us, hurry), "MPI_Test");
     }
   }
   [[noreturn]] void Abort(int code) override {

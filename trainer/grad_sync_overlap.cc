@@ -153,12 +153,14 @@ void OverlapGradSync::Finish(ParamSet& grads, StepTotals& totals) {
   data_ = grads.data();
   const int total = static_cast<int>(plan_.buckets.size());
   const double t0 = Now();
+  hurry_.store(true, std::memory_order_release);  // the backward pass is over: no more sleeping
   Post(total);
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return done_ == total; });
     posted_ = done_ = 0;
+    hurry_.store(false, std::memory_order_release);  // the thread is idle until the next Post
     std::swap(error, error_);
   }
   next_range_ = next_bucket_ = 0;
@@ -191,7 +193,7 @@ void OverlapGradSync::Loop() {
     if (!skip) {
       try {
         comm_.AllreducePolled(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum,
-                              poll_us_);
+                              poll_us_, &hurry_);
       } catch (...) {
         error = std::current_exception();
       }

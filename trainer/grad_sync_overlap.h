@@ -33,7 +33,10 @@
 // dist.comm_poll_us microseconds, sleeping in between): a blocking MPI
 // collective busy-polls while the other ranks catch up, and with one core
 // per rank that polling takes the core from the backward pass it is meant
-// to overlap. poll_us 0 selects the blocking Comm::Allreduce.
+// to overlap. Once Finish waits (the backward pass is over and the core is
+// the thread's), the allreduce in flight and the buckets after it are
+// waited for blocking, which completes them sooner. poll_us 0 selects the
+// blocking Comm::Allreduce throughout.
 //
 // Threads and MPI: between BeginLastBackward and the end of Finish the
 // communication thread is the only one that calls the communicator; the
@@ -42,6 +45,7 @@
 // that the library provides it).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -128,6 +132,7 @@ class OverlapGradSync final : public GradSync {
   int posted_ = 0;  // guarded: buckets handed over
   int done_ = 0;    // guarded: buckets reduced
   bool stop_ = false;
+  std::atomic<bool> hurry_{false};  // set by Finish while it waits (Comm::AllreducePolled)
   std::exception_ptr error_;
   OverlapSyncStats stats_;  // guarded
   std::thread thread_;

@@ -204,6 +204,38 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
   }
 }
 
+// Once Finish waits, the backward pass is over and the communication
+// thread waits blocking instead of sleeping between tests: with a poll
+// interval of 4 s, a step whose buckets are all handed over by Finish
+// still ends at once (sleeping, it would take 4 s a bucket). Under
+// mpiexec only: one process has nothing to wait for.
+TEST(OverlapGradSync, FinishWaitsWithoutSleeping) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({"gru", "additive", 2, false});
+  const auto blocking = MakeAllreduceGradSync(comm);
+  OverlapGradSync sync(comm, std::int64_t{1} << 30, 4'000'000);  // 4 buckets
+  for (int step = 0; step < 3; ++step) {
+    ParamSet got(d), want(d), abs_sum(d);
+    FillRandom(got, static_cast<std::uint32_t>(77 * step + r));
+    want = got;
+    for (std::size_t i = 0; i < got.size(); ++i) abs_sum.data()[i] = std::fabs(got.data()[i]);
+    StepTotals t_want;
+    blocking->Finish(want, t_want);
+    blocking->Finish(abs_sum, t_want);
+    // One rank arrives late, so the others' allreduces are in flight
+    // (not complete at their first test) when they start waiting.
+    if (r == step % n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto t0 = std::chrono::steady_clock::now();
+    StepTotals totals;
+    sync.Finish(got, totals);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_LT(s, 2.0) << "step " << step << ": Finish slept between tests";
+    ExpectSummedAlike(got, want, abs_sum, n, "step " + std::to_string(step));
+  }
+  EXPECT_GT(sync.plan().buckets.size(), 1u);
+}
+
 TEST(OverlapGradSync, RejectsARangeOutOfPlanOrder) {
   Comm& comm = testing::World();
   const ModelDims d = testing::TinyDims({});
