@@ -142,6 +142,18 @@ void ExpectSummedAlike(const ParamSet& got, const ParamSet& want, const ParamSet
   }
 }
 
+// The blocking sync's sums of `mine` over the ranks, and of |mine| (the
+// scale of ExpectSummedAlike's bound).
+struct BlockingSums {
+  BlockingSums(GradSync& blocking, const ParamSet& mine) : want(mine), abs_sum(mine) {
+    for (std::size_t i = 0; i < mine.size(); ++i) abs_sum.data()[i] = std::fabs(mine.data()[i]);
+    StepTotals t;
+    blocking.Finish(want, t);
+    blocking.Finish(abs_sum, t);
+  }
+  ParamSet want, abs_sum;
+};
+
 TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
   Comm& comm = testing::World();
   const int n = comm.size(), r = comm.rank();
@@ -157,13 +169,9 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
     for (int step = 0; step < 3; ++step) {
       SCOPED_TRACE("cap " + std::to_string(cap) + " poll_us " + std::to_string(poll_us) +
                    " step " + std::to_string(step));
-      ParamSet mine(d), want(d), abs_sum(d);
+      ParamSet mine(d);
       FillRandom(mine, static_cast<std::uint32_t>(1000 * step + r));
-      want = mine;
-      for (std::size_t i = 0; i < mine.size(); ++i) abs_sum.data()[i] = std::fabs(mine.data()[i]);
-      StepTotals t_want;
-      blocking->Finish(want, t_want);
-      blocking->Finish(abs_sum, t_want);
+      const BlockingSums sums(*blocking, mine);
 
       ParamSet got(d);
       got = mine;
@@ -181,7 +189,7 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
       totals.src_tokens = 2 * (r + 1);
       totals.stop_time = r == 0 ? 1 : 0;
       sync.Finish(got, totals);
-      ExpectSummedAlike(got, want, abs_sum, n, "hooked");
+      ExpectSummedAlike(got, sums.want, sums.abs_sum, n, "hooked");
       EXPECT_EQ(totals.tgt_tokens, n * (n + 1) / 2);
       EXPECT_EQ(totals.src_tokens, n * (n + 1));
       EXPECT_EQ(totals.stop_time, 1);
@@ -216,13 +224,9 @@ TEST(OverlapGradSync, FinishWaitsWithoutSleeping) {
   const auto blocking = MakeAllreduceGradSync(comm);
   OverlapGradSync sync(comm, std::int64_t{1} << 30, 4'000'000);  // 4 buckets
   for (int step = 0; step < 3; ++step) {
-    ParamSet got(d), want(d), abs_sum(d);
+    ParamSet got(d);
     FillRandom(got, static_cast<std::uint32_t>(77 * step + r));
-    want = got;
-    for (std::size_t i = 0; i < got.size(); ++i) abs_sum.data()[i] = std::fabs(got.data()[i]);
-    StepTotals t_want;
-    blocking->Finish(want, t_want);
-    blocking->Finish(abs_sum, t_want);
+    const BlockingSums sums(*blocking, got);
     // One rank arrives late, so the others' allreduces are in flight
     // (not complete at their first test) when they start waiting.
     if (r == step % n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -231,7 +235,7 @@ TEST(OverlapGradSync, FinishWaitsWithoutSleeping) {
     sync.Finish(got, totals);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_LT(s, 2.0) << "step " << step << ": Finish slept between tests";
-    ExpectSummedAlike(got, want, abs_sum, n, "step " + std::to_string(step));
+    ExpectSummedAlike(got, sums.want, sums.abs_sum, n, "step " + std::to_string(step));
   }
   EXPECT_GT(sync.plan().buckets.size(), 1u);
 }
