@@ -123,7 +123,7 @@ class MpiComm final : public Comm {
       MPI_Request req = MPI_REQUEST_NULL;
       Check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, ToMpi(op), comm_, &req),
             "MPI_Iallreduce");
-      Check(WaitSleeping(&req, poll_us, hurry), "MPI_Test");
+      Check(WaitSleeping(&req, poll_us, hurry), "MPI_Test/MPI_Wait of an MPI_Iallreduce");
     }
   }
   [[noreturn]] void Abort(int code) override {
