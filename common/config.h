@@ -52,6 +52,9 @@ namespace rnnsearch {
   INT(vocab_size, 8000, 8, 1000000,                                                             \
       "preprocess: ids per trained SentencePiece model, the 4 special ids included")            \
   INT(spm_sample, 2000000, 1, 1000000000, "preprocess: sentences sampled to train SentencePiece") \
+  REAL(spm_character_coverage, 1.0, 0.98, 1.0,                                                  \
+       "preprocess: share of the training characters a trained SentencePiece model covers; "   \
+       "the rarest others become <unk> (1: every character seen)")                              \
   INT(min_count, 1, 1, 1000000000, "preprocess, whitespace: keep words seen at least this often") \
   INT(max_words, 0, 0, 100000000,                                                               \
       "preprocess, whitespace: ids per vocabulary at most, specials included (0: no limit)")    \

@@ -75,6 +75,7 @@ Vocab TrainOne(const PreprocessOptions& o, std::vector<std::string> paths, const
   spm.model_type = o.data.spm_type;
   spm.vocab_size = o.data.vocab_size;
   spm.sample = o.data.spm_sample;
+  spm.character_coverage = o.data.spm_character_coverage;
   return TrainSentencePiece([&lines](std::string* s) { return lines(s); }, spm);
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <vector>
 
@@ -57,6 +58,13 @@ class CallbackIterator : public sentencepiece::SentenceIterator {
   bool done_ = false;
   std::exception_ptr error_;
 };
+
+// Exact decimal text of a coverage for SentencePiece's flag parser.
+std::string FormatCoverage(double c) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", c);
+  return buf;
+}
 
 }  // namespace
 
@@ -144,6 +152,7 @@ Vocab TrainSentencePiece(const std::function<bool(std::string*)>& next_line,
       "--model_type=" + opts.model_type + " --vocab_size=" + std::to_string(opts.vocab_size) +
       " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3" +
       " --input_sentence_size=" + std::to_string(opts.sample) +
+      " --character_coverage=" + FormatCoverage(opts.character_coverage) +
       " --shuffle_input_sentence=true --minloglevel=2";
   CallbackIterator it(next_line);
   std::string model;

@@ -116,6 +116,36 @@ TEST(SentencePieceVocab, TrainedModelHasModelMdIdsAndRoundTrips) {
   }
 }
 
+// A character far rarer than 1 in 2,000 of the text (as 'x' or the digits
+// are in Multi30k's German side) keeps its own piece at the default
+// coverage of 1 and becomes <unk> at SentencePiece's own default, 0.9995.
+TEST(SentencePieceVocab, CharacterCoverageKeepsRareCharacters) {
+  const char* words[] = {"the", "dog", "runs", "on", "green", "grass", "near", "fence",
+                         "a", "boy", "has", "big", "red", "ball", "and", "cat"};
+  std::vector<std::string> text;
+  for (int i = 0; i < 3000; ++i) {
+    text.push_back(std::string(words[i % 16]) + " " + words[(i / 16) % 16] + " " +
+                   words[(i / 256) % 16] + " " + words[(i * 7) % 16]);
+  }
+  text.push_back("the boxer has 7 dogs");
+  for (const char* type : {"unigram", "bpe"}) {
+    SpmTrainOptions o;
+    o.model_type = type;
+    o.vocab_size = 40;
+    EXPECT_EQ(o.character_coverage, 1.0);
+    const Vocab full = TrainSentencePiece(FromVector(text), o);
+    const auto ids = full.Encode("the boxer has 7 dogs");
+    for (std::int32_t id : ids) EXPECT_NE(id, Vocab::kUnk) << type;
+    EXPECT_EQ(full.Decode(ids), "the boxer has 7 dogs") << type;
+
+    o.character_coverage = 0.9995;
+    const Vocab partial = TrainSentencePiece(FromVector(text), o);
+    EXPECT_EQ(partial.Encode("x").back(), Vocab::kUnk) << type;
+    EXPECT_EQ(partial.Encode("7").back(), Vocab::kUnk) << type;
+    EXPECT_NE(full.Encode("x").back(), Vocab::kUnk) << type;
+  }
+}
+
 TEST(SentencePieceVocab, ErrorsNameTheProblem) {
   EXPECT_TRUE(Contains(ErrorOf([] { Vocab::FromSentencePiece("not a model", "m.model"); }),
                        "m.model: expected a SentencePiece model"));
