@@ -10,6 +10,7 @@
 #include "launch/mpi_session.h"
 #include "trainer/grad_sync.h"
 #include "trainer/start.h"
+#include "trainer/stop_signal.h"
 #include "trainer/trainer.h"
 
 namespace rnnsearch {
@@ -53,6 +54,9 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
     throw UsageError("rnnsearch train: --run-dir DIR is required for training (checkpoints and "
                      "metrics go there)\n\nUsage: rnnsearch train " + synopsis);
   }
+  // Before any thread that computes or reads is started, so that the stop
+  // signals reach none of them (trainer/stop_signal.h).
+  const StopSignalScope stop_signals;
   const StartPlan plan = PlanStart(env.comm, run_dir, resume, init_from);
   const Config config = ResolveRunConfig(env.comm, plan, vm["config"].as<std::string>(),
                                          vm["set"].as<std::vector<std::string>>());

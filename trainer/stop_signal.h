@@ -10,11 +10,27 @@
 
 namespace rnnsearch {
 
-// Installs the handlers for SIGTERM, SIGINT and SIGUSR1 (idempotent).
+// Takes SIGTERM, SIGINT and SIGUSR1 as stop requests (idempotent): blocks
+// them in the calling thread, and so in every thread it starts afterwards,
+// and starts a thread that waits for them; threads started earlier run a
+// handler that only records the signal. Call it from the main thread
+// before the threads that compute are started.
 void InstallStopSignals();
 
-// Restores the default actions (for the end of training).
+// Stops that thread, restores the default actions and the calling
+// thread's signal mask (for the end of training; the same thread as
+// InstallStopSignals).
 void RemoveStopSignals();
+
+// InstallStopSignals for a scope (RemoveStopSignals at its end, also when
+// it is left by an exception).
+class StopSignalScope {
+ public:
+  StopSignalScope() { InstallStopSignals(); }
+  ~StopSignalScope() { RemoveStopSignals(); }
+  StopSignalScope(const StopSignalScope&) = delete;
+  StopSignalScope& operator=(const StopSignalScope&) = delete;
+};
 
 // The signal received since InstallStopSignals (0: none).
 int StopSignal();
