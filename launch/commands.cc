@@ -10,6 +10,7 @@ int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env);
 int RunInspect(const std::vector<std::string>& args, CommandEnv& env);
 int RunScore(const std::vector<std::string>& args, CommandEnv& env);
 int RunTranslate(const std::vector<std::string>& args, CommandEnv& env);
+int RunRescore(const std::vector<std::string>& args, CommandEnv& env);
 
 const std::vector<Command>& AllCommands() {
   static const std::vector<Command> commands = {
@@ -23,6 +24,8 @@ const std::vector<Command>& AllCommands() {
        &RunBench},
       {"translate", "translate text with a checkpoint (beam search, n-best, attention alignments)",
        &RunTranslate},
+      {"rescore", "log-probabilities of given translations (n-best reranking) under a checkpoint",
+       &RunRescore},
       {"score", "corpus BLEU and chrF of a hypothesis file, as sacreBLEU computes them", &RunScore},
   };
   return commands;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <regex>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -21,10 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // best.h5, then ckpt-<step>.h5 newest first; the first that opens.
-CheckpointReader OpenRunCheckpoint(const std::string& dir) {
+CheckpointReader OpenRunCheckpoint(const std::string& dir, const std::string& who) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw UserError("rnnsearch translate: --run-dir " + dir +
+    throw UserError(who + ": --run-dir " + dir +
                     (fs::exists(dir, ec) ? ": not a directory" : ": no such directory"));
   }
   std::vector<std::pair<std::int64_t, std::string>> steps;
@@ -36,7 +37,7 @@ CheckpointReader OpenRunCheckpoint(const std::string& dir) {
       steps.emplace_back(std::stoll(m[1].str()), e.path().string());
     }
   }
-  if (ec) throw UserError("rnnsearch translate: --run-dir " + dir + ": " + ec.message());
+  if (ec) throw UserError(who + ": --run-dir " + dir + ": " + ec.message());
   std::sort(steps.begin(), steps.end(), std::greater<>());
   std::vector<std::string> candidates;
   const std::string best = (fs::path(dir) / "best.h5").string();
@@ -49,7 +50,7 @@ CheckpointReader OpenRunCheckpoint(const std::string& dir) {
       RNN_LOG(kWarn) << "skipping the checkpoint '" << path << "': " << e.what();
     }
   }
-  throw UserError("rnnsearch translate: --run-dir " + dir +
+  throw UserError(who + ": --run-dir " + dir +
                   (candidates.empty() ? " has no checkpoint (best.h5 or ckpt-<step>.h5)"
                                       : " has no valid checkpoint (every one was skipped)"));
 }
@@ -67,7 +68,9 @@ std::int64_t TrainMaxLen(const std::string& config_yaml, const std::string& path
 }  // namespace
 
 TranslationModel LoadTranslationModel(const std::string& model_path, const std::string& run_dir,
-                                      const std::string& weights, Comm& comm) {
+                                      const std::string& weights, Comm& comm,
+                                      const std::string& command) {
+  const std::string who = "rnnsearch " + command;
   TranslationModel m;
   std::optional<CheckpointReader> reader;
   std::string model_yaml, src_kind, src_bytes, tgt_kind, tgt_bytes;
@@ -77,12 +80,12 @@ TranslationModel LoadTranslationModel(const std::string& model_path, const std::
     if (!model_path.empty()) {
       reader.emplace(model_path);
     } else {
-      reader.emplace(OpenRunCheckpoint(run_dir));
+      reader.emplace(OpenRunCheckpoint(run_dir, who));
     }
     const CheckpointInfo& info = reader->info();
     const bool ema = weights == "ema" || (weights == "auto" && info.has_ema);
     if (ema && !info.has_ema) {
-      throw UserError("rnnsearch translate: --weights ema: the checkpoint '" + info.path +
+      throw UserError(who + ": --weights ema: the checkpoint '" + info.path +
                       "' has no moving average of the parameters (train.ema_decay was 0); use "
                       "--weights params");
     }
@@ -121,6 +124,74 @@ TranslationModel LoadTranslationModel(const std::string& model_path, const std::
   m.ema = sizes[3] != 0;
   m.train_max_len = sizes[4];
   return m;
+}
+
+std::vector<TranslationModel> LoadEnsembleMembers(const TranslationModel& model,
+                                                  const std::vector<std::string>& paths,
+                                                  const std::string& weights, Comm& comm,
+                                                  const std::string& command) {
+  std::vector<TranslationModel> others;
+  for (const std::string& path : paths) {
+    others.push_back(LoadTranslationModel(path, "", weights, comm, command));
+    const TranslationModel& other = others.back();
+    for (const auto& [side, mine, theirs] :
+         {std::tuple{"source", &model.src_vocab, &other.src_vocab},
+          std::tuple{"target", &model.tgt_vocab, &other.tgt_vocab}}) {
+      if (!(*mine == *theirs)) {
+        throw UserError("rnnsearch " + command + ": --ensemble '" + path + "': its " + side +
+                        " vocabulary (" + theirs->kind_name() + ", " +
+                        std::to_string(theirs->size()) + " ids, hash " + theirs->hash_hex() +
+                        ") differs from that of '" + model.path + "' (" + mine->kind_name() +
+                        ", " + std::to_string(mine->size()) + " ids, hash " +
+                        mine->hash_hex() + "): an ensemble needs the same vocabularies");
+      }
+    }
+  }
+  return others;
+}
+
+void LogLoadedModels(const std::string& command, const TranslationModel& model,
+                     const std::vector<TranslationModel>& others) {
+  auto weights = [](const TranslationModel& m) { return m.ema ? "moving average" : "parameters"; };
+  RNN_LOG(kInfo) << command << ": " << model.path << " (step " << model.step << ", "
+                 << weights(model) << ")";
+  for (const TranslationModel& other : others) {
+    RNN_LOG(kInfo) << command << ": ensemble member " << other.path << " (step " << other.step
+                   << ", " << weights(other) << ")";
+  }
+}
+
+void AddCheckpointOptions(po::options_description& options, const std::string& ensemble_help) {
+  options.add_options()
+      ("model", po::value<std::string>()->default_value(""), "checkpoint file")
+      ("run-dir", po::value<std::string>()->default_value(""),
+       "or a run directory: its best.h5, else its newest valid ckpt-<step>.h5")
+      ("ensemble", po::value<std::vector<std::string>>()->default_value({}, ""),
+       ensemble_help.c_str())
+      ("weights", po::value<std::string>()->default_value("auto"),
+       "auto (the moving average when the checkpoint has one), params or ema")
+      ("threads", po::value<int>()->default_value(0),
+       "compute threads per rank (0: the cores of the node divided by its ranks)");
+}
+
+CheckpointChoice CheckpointChoiceFrom(const po::variables_map& vm, const std::string& command) {
+  const std::string who = "rnnsearch " + command;
+  CheckpointChoice c;
+  c.model_path = vm["model"].as<std::string>();
+  c.run_dir = vm["run-dir"].as<std::string>();
+  if (c.model_path.empty() == c.run_dir.empty()) {
+    throw UsageError(who + ": give exactly one of --model CKPT and --run-dir DIR");
+  }
+  c.ensemble = vm["ensemble"].as<std::vector<std::string>>();
+  c.weights = vm["weights"].as<std::string>();
+  if (c.weights != "auto" && c.weights != "params" && c.weights != "ema") {
+    throw UsageError(who + ": --weights: expected auto, params or ema, found '" + c.weights + "'");
+  }
+  c.threads = vm["threads"].as<int>();
+  if (c.threads < 0) {
+    throw UsageError(who + ": --threads: expected 0 or more, found " + std::to_string(c.threads));
+  }
+  return c;
 }
 
 }  // namespace rnnsearch

@@ -17,8 +17,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/comm.h"
+#include "launch/cli.h"
 #include "io/vocab.h"
 #include "trainer/params.h"
 
@@ -38,7 +40,38 @@ struct TranslationModel {
 // is not a checkpoint, a damaged one, a run directory that does not exist
 // or holds no valid checkpoint) throws the same CollectiveError on every
 // rank.
+// `command` (translate, rescore) names the command in error messages.
 TranslationModel LoadTranslationModel(const std::string& model_path, const std::string& run_dir,
-                                      const std::string& weights, Comm& comm);
+                                      const std::string& weights, Comm& comm,
+                                      const std::string& command = "translate");
+
+// Collective. The checkpoints `paths` (--ensemble), loaded as above; each
+// must have the vocabularies of `model`, else a UserError names both files
+// and their vocabularies (kind, size, hash).
+std::vector<TranslationModel> LoadEnsembleMembers(const TranslationModel& model,
+                                                  const std::vector<std::string>& paths,
+                                                  const std::string& weights, Comm& comm,
+                                                  const std::string& command = "translate");
+
+// Logs (rank 0 only calls it) "COMMAND: PATH (step N, moving average)"
+// for the model and "COMMAND: ensemble member PATH (...)" for the others.
+void LogLoadedModels(const std::string& command, const TranslationModel& model,
+                     const std::vector<TranslationModel>& others);
+
+// The options that choose the checkpoint(s) of translate and rescore:
+// --model, --run-dir, --ensemble (help: ensemble_help), --weights,
+// --threads.
+void AddCheckpointOptions(po::options_description& options, const std::string& ensemble_help);
+
+struct CheckpointChoice {
+  std::string model_path, run_dir;    // exactly one is non-empty
+  std::vector<std::string> ensemble;  // --ensemble, in order
+  std::string weights;                // auto, params or ema
+  int threads = 0;                    // --threads (0: ResolveThreadsPerRank's default)
+};
+
+// The values of AddCheckpointOptions' options; a UsageError naming
+// `rnnsearch COMMAND` and the option for a bad one.
+CheckpointChoice CheckpointChoiceFrom(const po::variables_map& vm, const std::string& command);
 
 }  // namespace rnnsearch

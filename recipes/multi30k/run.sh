@@ -42,6 +42,8 @@
 # Environment: BUILD_DIR (default build/; the program is built if missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=lib.sh
+. "$root/recipes/multi30k/lib.sh"
 build="${BUILD_DIR:-$root/build}"
 bin="$build/launch/rnnsearch"
 usage() { sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -73,11 +75,6 @@ for split in train val test_2016_flickr; do
     [ -f "$f" ] || { echo "run.sh: missing $f (expected the Multi30k task-1 lc.norm.tok files)" >&2; exit 1; }
   done
 done
-# The checkpoint a run translates with: its best.h5, else its newest ckpt-<step>.h5.
-model_of() {
-  if [ -f "$1/best.h5" ]; then echo "$1/best.h5"; return; fi
-  ls "$1"/ckpt-*.h5 2>/dev/null | sed 's/.*ckpt-\([0-9]*\)\.h5$/\1 &/' | sort -n | tail -n 1 | cut -d' ' -f2
-}
 ensemble=()
 for m in ${members[@]+"${members[@]}"}; do
   f="$(model_of "$m/run")"
@@ -92,7 +89,6 @@ mkdir -p "$out"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 launch=()
 [ "$ranks" -gt 1 ] && launch=(mpirun -np "$ranks" --oversubscribe --bind-to none)
-log() { echo "== $(date '+%H:%M:%S') $*"; }
 
 if [ -n "$data_from" ] && [ ! -f "$out/data/val/manifest.yaml" ]; then
   log "data: a copy of $data_from/data (the same shards and vocabularies)"

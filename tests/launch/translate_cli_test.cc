@@ -5,6 +5,7 @@
 // lines; the alignments file (shapes, pieces, rows summing to 1); the
 // output order under mpiexec -n 2 and -n 3; --run-dir's choice of
 // checkpoint; --weights; and clear errors that leave outputs untouched.
+// rnnsearch rescore of the n-best lines, and scripts/rerank.py.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -383,6 +384,152 @@ TEST_F(TranslateCli, ClearErrorsLeaveOutputsAlone) {
       RunProcess(Mpiexec(2) + kBin + " translate --threads 1 --model " + missing);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+}
+
+// rnnsearch rescore of translate's n-best lines (alpha 0: SCORE is the
+// log-probability) gives every finished hypothesis its score back, for one
+// model and an ensemble; the same output under mpiexec; plain hypothesis
+// files; errors that name the file and line and leave the output alone.
+TEST_F(TranslateCli, RescoreGivesTheNbestScoresBack) {
+  const ParamSet other = RandomParams(2);
+  const std::string second = dir_ / "second.h5", foreign = dir_ / "foreign.h5";
+  Save(second, other, 7);
+  Save(foreign, other, 7, nullptr, "w");
+  BeamOptions o;
+  o.beam_size = 4;
+  o.nbest = 3;
+  o.length_penalty = 0;
+  for (const bool ensemble : {false, true}) {
+    const std::string members = "--model " + ckpt_ + (ensemble ? " --ensemble " + second : "");
+    const std::string nbest = dir_ / "nbest.txt", scores = dir_ / "scores.txt";
+    const ProcessResult t = Translate(members + " --input " + input_ +
+                                      " --beam-size 4 --nbest 3 --length-penalty 0 --output " +
+                                      nbest);
+    ASSERT_EQ(t.status, 0) << t.err;
+    const ProcessResult r = RunProcess(kBin + " rescore --threads 1 " + members + " --source " +
+                                       input_ + " --hyp " + nbest + " --nbest --output " + scores);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("pairs/s"), std::string::npos) << r.err;
+    ops::Context ctx(1);
+    Saved v;
+    std::vector<const ParamSet*> params = {&params_};
+    if (ensemble) params.push_back(&other);
+    Translator tr(ctx, params, v.src, v.tgt, o, 32);
+    const std::vector<LineTranslation> want = tr.Translate(lines_);
+    const std::vector<std::string> got = SplitLines(testing::ReadWhole(scores));
+    ASSERT_EQ(got.size(), SplitLines(testing::ReadWhole(nbest)).size());
+    std::size_t k = 0;
+    int compared = 0;
+    for (const LineTranslation& line : want) {
+      for (const TextHypothesis& h : line.nbest) {
+        ASSERT_LT(k, got.size());
+        double logprob = 0;
+        long long tokens = 0;
+        ASSERT_EQ(std::sscanf(got[k].c_str(), "%lf %lld", &logprob, &tokens), 2) << got[k];
+        ++k;
+        if (line.source.empty() || !h.finished) continue;  // not decoded / cut: no </s>
+        EXPECT_NEAR(logprob, h.score, 1e-4 * std::max(1.0, std::abs(h.score))) << got[k - 1];
+        EXPECT_EQ(tokens, static_cast<long long>(h.tokens.size()) + 1);
+        ++compared;
+      }
+    }
+    EXPECT_EQ(k, got.size());
+    EXPECT_GE(compared, 30) << (ensemble ? "ensemble" : "one model");
+    if (!ensemble) {
+      // The same under mpiexec -n 2; plain files (the best of each line)
+      // score as their n-best lines do.
+      const ProcessResult m = RunProcess(Mpiexec(2) + kBin + " rescore --threads 1 " + members +
+                                         " --source " + input_ + " --hyp " + nbest + " --nbest");
+      ASSERT_EQ(m.status, 0) << m.err;
+      EXPECT_EQ(m.out, testing::ReadWhole(scores));
+      std::string best, want_scores;
+      k = 0;
+      for (const LineTranslation& line : want) {
+        best += line.nbest.front().text + "\n";
+        want_scores += got[k] + "\n";
+        k += line.nbest.size();
+      }
+      testing::WriteText(dir_ / "best.txt", best);
+      const ProcessResult plain = RunProcess(kBin + " rescore --threads 1 " + members +
+                                             " --source " + input_ + " --hyp " +
+                                             (dir_ / "best.txt"));
+      ASSERT_EQ(plain.status, 0) << plain.err;
+      EXPECT_EQ(plain.out, want_scores);
+    }
+  }
+
+  // Errors name the file and line; the output stays as it was.
+  const std::string out = dir_ / "out.txt";
+  testing::WriteText(out, "keep me\n");
+  auto expect_error = [&](const std::string& args, int status, const std::string& text) {
+    const ProcessResult r =
+        RunProcess(kBin + " rescore --threads 1 " + args + " --output " + out);
+    EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(testing::ReadWhole(out), "keep me\n") << args;
+  };
+  const std::string hyp = dir_ / "hyp.txt";
+  testing::WriteText(hyp, "z1\nz2\n");
+  expect_error("--model " + ckpt_ + " --source " + input_ + " --hyp " + hyp, 1,
+               "--hyp " + hyp + " has 2 lines but --source " + input_ + " has 23");
+  testing::WriteText(hyp, "0 ||| z1 ||| -1.0\n1 z2 -2.0\n");
+  expect_error("--model " + ckpt_ + " --source " + input_ + " --hyp " + hyp + " --nbest", 1,
+               hyp + ":2: expected an n-best line");
+  testing::WriteText(hyp, "0 ||| z1 ||| -1.0\n23 ||| z2 ||| -2.0\n");
+  expect_error("--model " + ckpt_ + " --source " + input_ + " --hyp " + hyp + " --nbest", 1,
+               hyp + ":2: expected a source line number in [0, 23) before ' ||| ', found '23'");
+  expect_error("--model " + ckpt_ + " --ensemble " + foreign + " --source " + input_ +
+                   " --hyp " + hyp + " --nbest",
+               1, "rnnsearch rescore: --ensemble '" + foreign + "': its target vocabulary");
+  expect_error("--model " + ckpt_ + " --source " + (dir_ / "nope.txt") + " --hyp " + hyp, 1,
+               "rnnsearch rescore: --source");
+  expect_error("--model " + ckpt_ + " --hyp " + hyp, 2, "give both --source F and --hyp F");
+  expect_error("--source " + input_ + " --hyp " + hyp, 2, "exactly one of --model");
+}
+
+// scripts/rerank.py: per input line the hypothesis with the highest
+// W0 SCORE + sum_k Wk LOGPROB_k / TOKENS_k, first of equals; one output
+// line per input line; errors name the file and line.
+TEST(Rerank, PicksTheBestCombinedScore) {
+  TempDir dir{"rerank"};
+  const std::string tool = std::string("python3 ") + RNNSEARCH_SOURCE_DIR + "/scripts/rerank.py";
+  const std::string nbest = dir / "nbest.txt", a = dir / "a.txt", b = dir / "b.txt";
+  testing::WriteText(nbest,
+                     "0 ||| x y ||| -1.0\n0 ||| x z ||| -1.5\n"
+                     "1 |||  ||| 0.000000\n"
+                     "2 ||| p ||| -0.5\n2 ||| q ||| -0.6\n2 ||| r ||| -0.7\n");
+  // LOGPROB TOKENS: per-token -2.0 -0.5 | -1 | -1.0 -1.0 -0.1
+  testing::WriteText(a, "-4.0 2\n-1.5 3\n-1.0 1\n-2.0 2\n-3.0 3\n-0.2 2\n");
+  testing::WriteText(b, "-1.0 1\n-9.0 1\n-1.0 1\n-1.0 1\n-1.0 1\n-5.0 1\n");
+  auto run = [&](const std::string& args) {
+    const ProcessResult r = RunProcess(tool + " " + nbest + " " + args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(run("--scores " + a + " --weights 1,0"), "x y\n\np\n");
+  EXPECT_EQ(run("--scores " + a + " --weights 0,1"), "x z\n\nr\n");
+  // 0.5 SCORE + 0.5 a: line 0: -1.5 vs -1.0; line 2: -0.75, -0.8, -0.4.
+  EXPECT_EQ(run("--scores " + a + " --weights 0.5,0.5"), "x z\n\nr\n");
+  // Two score files (default weights 1): line 0 -4.0 vs -11.0; line 2
+  // -2.5, -2.6, -5.8.
+  EXPECT_EQ(run("--scores " + a + " --scores " + b), "x y\n\np\n");
+  const std::string out = dir / "out.txt";
+  run("--scores " + a + " --weights 0,1 --out " + out);
+  EXPECT_EQ(testing::ReadWhole(out), "x z\n\nr\n");
+  auto expect_error = [&](const std::string& args, const std::string& text) {
+    const ProcessResult r = RunProcess(tool + " " + args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << args << "\n" << r.err;
+  };
+  testing::WriteText(dir / "short.txt", "-1.0 1\n");
+  expect_error(nbest + " --scores " + (dir / "short.txt"),
+               dir / "short.txt" + " has 1 lines, expected 6");
+  testing::WriteText(dir / "zero.txt", "-4.0 2\n-1.5 3\n-1.0 0\n-2.0 2\n-3.0 3\n-0.2 2\n");
+  expect_error(nbest + " --scores " + (dir / "zero.txt"), "zero.txt:3: expected 'LOGPROB TOKENS'");
+  testing::WriteText(dir / "bad.txt", "0 ||| x ||| -1\nnot an n-best line\n");
+  expect_error((dir / "bad.txt") + " --scores " + (dir / "short.txt"),
+               "bad.txt:2: expected 'LINE ||| TEXT ||| SCORE'");
+  expect_error(nbest + " --scores " + a + " --weights 1,2,3", "--weights: expected 2 numbers");
 }
 
 }  // namespace

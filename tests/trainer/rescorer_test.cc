@@ -1,0 +1,130 @@
+// Forced decoding (trainer/rescorer.h): every finished hypothesis of the
+// beam search, of one model and of ensembles of two different variants,
+// gets its beam score back; text is scored as its encoding; empty sources
+// and targets are scored, not skipped.
+#include "trainer/rescorer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/vocab.h"
+#include "tests/trainer/model_fixture.h"
+#include "trainer/beam_search.h"
+
+namespace rnnsearch {
+namespace {
+
+using testing::AllVariants;
+using testing::TinyDims;
+using testing::Variant;
+
+// Sharp random parameters with </s> likely (most hypotheses finish) and
+// <pad>, <s> unlikely, as after training.
+ParamSet RandomModel(const ModelDims& dims, std::uint32_t seed) {
+  ParamSet p(dims);
+  testing::RandomParams(p, seed, 1.0);
+  float* bias = p.Get("output.bias");
+  bias[Vocab::kEos] += 1.5f;
+  bias[Vocab::kPad] -= 30.0f;
+  bias[Vocab::kBos] -= 30.0f;
+  return p;
+}
+
+// Word vocabularies of the tiny dims' sizes (Vs = 11, Vt = 13).
+Vocab Words(const std::string& stem, std::int64_t size) {
+  std::vector<std::string> words;
+  for (std::int64_t i = Vocab::kNumSpecial; i < size; ++i) words.push_back(stem + std::to_string(i));
+  return Vocab::FromWords(words, "rescorer test " + stem);
+}
+
+std::vector<std::vector<std::int32_t>> Sources(const ModelDims& d, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> id(Vocab::kNumSpecial, static_cast<int>(d.Vs) - 1);
+  std::vector<std::vector<std::int32_t>> out;
+  for (int n : {3, 1, 7, 9, 4, 12, 2}) {
+    std::vector<std::int32_t> s;
+    for (int j = 0; j < n; ++j) s.push_back(id(rng));
+    out.push_back(s);
+  }
+  return out;
+}
+
+// The beam's members (one model, or two of different variants) rescore
+// every finished hypothesis to its beam score; `compared` counts them.
+void ExpectBeamScores(const std::vector<const ParamSet*>& members, const std::string& name,
+                      std::uint32_t seed) {
+  ops::Context ctx(1);
+  const ModelDims& d = members.front()->dims();
+  const Vocab src = Words("s", d.Vs), tgt = Words("t", d.Vt);
+  BeamOptions o;
+  o.beam_size = 4;
+  o.nbest = 4;
+  BeamSearch search(ctx, members, o);
+  const auto sources = Sources(d, seed);
+  const auto got = search.Translate(sources);
+  Rescorer rescorer(ctx, members, src, tgt);
+  int compared = 0;
+  for (std::size_t b = 0; b < sources.size(); ++b) {
+    for (const Hypothesis& h : got[b].nbest) {
+      if (!h.finished) continue;
+      const PairScore s = rescorer.Score(sources[b], h.tokens);
+      EXPECT_NEAR(s.logprob, h.score, 1e-4 * std::max(1.0, std::abs(h.score))) << name;
+      EXPECT_EQ(s.tokens, static_cast<std::int64_t>(h.tokens.size()) + 1) << name;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 10) << name;
+}
+
+TEST(Rescorer, GivesEveryVariantItsBeamScores) {
+  for (const Variant& v : AllVariants()) {
+    const ParamSet p = RandomModel(TinyDims(v), 5);
+    ExpectBeamScores({&p}, v.Name(), 6);
+  }
+}
+
+TEST(Rescorer, GivesEnsemblesTheirBeamScores) {
+  const std::vector<Variant> variants = AllVariants();
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const Variant& v = variants[i];
+    const Variant& w = variants[(i + 3) % variants.size()];
+    const ParamSet p1 = RandomModel(TinyDims(v), 11), p2 = RandomModel(TinyDims(w), 12);
+    ExpectBeamScores({&p1, &p2}, v.Name() + " + " + w.Name(), 7);
+    // The mean of the members alone.
+    ops::Context ctx(1);
+    const Vocab src = Words("s", p1.dims().Vs), tgt = Words("t", p1.dims().Vt);
+    Rescorer both(ctx, {&p1, &p2}, src, tgt), one(ctx, {&p1}, src, tgt), two(ctx, {&p2}, src, tgt);
+    const std::vector<std::int32_t> x = {4, 5, 6}, y = {7, 8};
+    const double a = one.Score(x, y).logprob, b = two.Score(x, y).logprob;
+    EXPECT_NEAR(both.Score(x, y).logprob, 0.5 * (a + b), 1e-9);
+    EXPECT_GT(std::abs(a - b), 1e-3) << "the members should disagree";
+  }
+}
+
+TEST(Rescorer, ScoresTextAsItsEncodingAndEmptyLines) {
+  ops::Context ctx(1);
+  const ParamSet p = RandomModel(TinyDims(Variant{}), 21);
+  const Vocab src = Words("s", p.dims().Vs), tgt = Words("t", p.dims().Vt);
+  Rescorer r(ctx, {&p}, src, tgt);
+  const PairScore text = r.Score("s4 s9 s5", "t12 t4");
+  const PairScore ids = r.Score(std::vector<std::int32_t>{4, 9, 5}, {12, 4});
+  EXPECT_EQ(text.logprob, ids.logprob);
+  EXPECT_EQ(text.tokens, 3);
+  // An unknown word is <unk>; an empty target is </s> alone; an empty
+  // source is scored too.
+  EXPECT_EQ(r.Score("s4 nope", "t5").logprob,
+            r.Score(std::vector<std::int32_t>{4, Vocab::kUnk}, {5}).logprob);
+  const PairScore empty = r.Score("", "");
+  EXPECT_EQ(empty.tokens, 1);
+  EXPECT_TRUE(std::isfinite(empty.logprob));
+  EXPECT_LT(empty.logprob, 0.0);
+  EXPECT_EQ(r.Score("  ", "").logprob, empty.logprob);
+}
+
+}  // namespace
+}  // namespace rnnsearch

@@ -1,0 +1,56 @@
+// Forced decoding: log p(target | source) of given sentence pairs under a
+// model or an ensemble, by the training path (Model::Evaluate without
+// dropout or label smoothing, one pair per batch):
+//
+//   log p(y | x) = sum_i log p(y_i | y_<i, x),  y = Encode(target) + </s>
+//
+// and, for an ensemble, the members' mean of that sum, which is what the
+// ensemble's beam search (trainer/beam_search.h) scores a hypothesis with:
+// the mean of per-step log-probabilities summed over the steps. So a
+// finished hypothesis of the beam search rescored here gets its own score
+// back (up to float rounding), and n-best lists can be rescored with other
+// models, e.g. right-to-left ones (recipes/multi30k/ensemble.sh --r2l).
+//
+// A source without tokens is scored as the source "</s>" alone (the model
+// accepts it; rnnsearch translate does not decode such lines). Not
+// thread-safe; thread count: the Context's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "io/vocab.h"
+#include "ops/context.h"
+#include "trainer/model.h"
+#include "trainer/params.h"
+
+namespace rnnsearch {
+
+struct PairScore {
+  double logprob = 0;       // log p(target + </s> | source), the members' mean
+  std::int64_t tokens = 0;  // target subwords + 1 for </s>
+};
+
+class Rescorer {
+ public:
+  // members (>= 1; same vocabularies, any dims), src and tgt must outlive it.
+  Rescorer(ops::Context& ctx, const std::vector<const ParamSet*>& members, const Vocab& src,
+           const Vocab& tgt);
+  ~Rescorer();
+
+  // Ids without </s> (the scorer appends it on both sides).
+  PairScore Score(const std::vector<std::int32_t>& source,
+                  const std::vector<std::int32_t>& target);
+  // Text: encoded with the vocabularies.
+  PairScore Score(std::string_view source, std::string_view target);
+
+ private:
+  std::vector<const ParamSet*> params_;
+  std::vector<std::unique_ptr<Model>> models_;
+  const Vocab& src_;
+  const Vocab& tgt_;
+};
+
+}  // namespace rnnsearch
