@@ -43,27 +43,25 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] || usage
 [ -x "$bin" ] || { echo "rerank.sh: no rnnsearch at $bin (scripts/build.sh, or set BUILD_DIR)" >&2; exit 1; }
-l2r=() r2l=()
-for d in "$out"/m[0-9]* "$out"/large; do
-  [ -d "$d/run" ] || continue
-  f="$(model_of "$d/run")"
-  [ -n "$f" ] || { echo "rerank.sh: no checkpoint in $d/run" >&2; exit 1; }
-  l2r+=("$f")
-done
-for d in "$out"/r[0-9]*; do
-  [ -d "$d/run" ] || continue
-  f="$(model_of "$d/run")"
-  [ -n "$f" ] || { echo "rerank.sh: no checkpoint in $d/run" >&2; exit 1; }
-  r2l+=("$f")
-done
-[ "${#l2r[@]}" -gt 0 ] || { echo "rerank.sh: no left-to-right member (OUT_DIR/m1/run ...) in $out" >&2; exit 1; }
-[ "${#r2l[@]}" -gt 0 ] || { echo "rerank.sh: no right-to-left member (OUT_DIR/r1/run ...) in $out" >&2; exit 1; }
-members() {  # --model FIRST --ensemble OTHER ...
-  echo "--model $1"; shift
-  for f in "$@"; do echo "--ensemble $f"; done
+# member_args ARRAY DIR...: ARRAY = (--model CKPT --ensemble CKPT ...) of
+# those member directories that hold a run; an error when one has no
+# checkpoint.
+member_args() {
+  local -n args="$1"; shift
+  args=()
+  local d f
+  for d in "$@"; do
+    [ -d "$d/run" ] || continue
+    f="$(model_of "$d/run")"
+    [ -n "$f" ] || { echo "rerank.sh: no checkpoint in $d/run" >&2; exit 1; }
+    if [ "${#args[@]}" = 0 ]; then args=(--model "$f"); else args+=(--ensemble "$f"); fi
+  done
 }
-read -r -a l2r_args <<< "$(members "${l2r[@]}" | tr '\n' ' ')"
-read -r -a r2l_args <<< "$(members "${r2l[@]}" | tr '\n' ' ')"
+member_args l2r_args "$out"/m[0-9]* "$out"/large
+member_args r2l_args "$out"/r[0-9]*
+[ "${#l2r_args[@]}" -gt 0 ] || { echo "rerank.sh: no left-to-right member (OUT_DIR/m1/run ...) in $out" >&2; exit 1; }
+[ "${#r2l_args[@]}" -gt 0 ] || { echo "rerank.sh: no right-to-left member (OUT_DIR/r1/run ...) in $out" >&2; exit 1; }
+l2r_count=$(( ${#l2r_args[@]} / 2 )) r2l_count=$(( ${#r2l_args[@]} / 2 ))
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 threads="$(nproc)"
 
@@ -79,7 +77,7 @@ for split in val:val test2016:test_2016_flickr; do
   name="${split%%:*}" file="${split#*:}"
   src="$data/$file.lc.norm.tok.en.gz"
   gzip -dc "$data/$file.lc.norm.tok.de.gz" > "$out/$name.ref.de"
-  log "$name: n-best lists of the ${#l2r[@]} left-to-right and the ${#r2l[@]} right-to-left members, beam $beam"
+  log "$name: n-best lists of the $l2r_count left-to-right and the $r2l_count right-to-left members, beam $beam"
   "$bin" translate "${l2r_args[@]}" --beam-size "$beam" --nbest "$beam" --threads "$threads" \
     --input "$src" --output "$out/$name.nbest"
   "$bin" translate "${r2l_args[@]}" --beam-size "$beam" --nbest "$beam" --threads "$threads" \
@@ -114,7 +112,7 @@ for name in val test2016; do
     --scores "$out/$name.r2l-scores" --weights "$weights" --out "$out/$name.rerank.de"
   lines="$(wc -l < "$out/$name.ref.de")"
   {
-    echo "$name, ensemble of ${#l2r[@]} left-to-right members ($lines sentences):"
+    echo "$name, ensemble of $l2r_count left-to-right members ($lines sentences):"
     "$bin" score --hyp "$out/$name.hyp.de" --ref "$out/$name.ref.de" --tokenize none
     echo "$name, both directions' candidates reranked, right-to-left weight $best_w ($lines sentences):"
     "$bin" score --hyp "$out/$name.rerank.de" --ref "$out/$name.ref.de" --tokenize none
