@@ -101,9 +101,10 @@ namespace rnnsearch {
 #define RNNSEARCH_DIST_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                    \
   INT(threads_per_rank, 0, 0, 4096,                                                             \
       "compute threads per rank (0: this node's cores divided by its ranks)")                   \
-  BOOL(overlap, true,                                                                           \
-       "all-reduce gradient buckets on a communication thread while the backward pass runs "    \
-       "(false: one blocking allreduce after it)")                                              \
+  CHOICE(overlap, "auto", "auto|true|false",                                                    \
+         "true: all-reduce gradient buckets on a communication thread while the backward pass " \
+         "runs; false: one blocking allreduce after it; auto: true when the ranks span more "   \
+         "than one node, false when they share one")                                            \
   REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                         \
        "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
   INT(comm_poll_us, 200, 0, 1000000,                                                            \

@@ -39,6 +39,13 @@
 //                              thread's; blocking: Finish's)
 //   dist.SYNC.allreduce_vs_plain  that bandwidth over the plain one
 //   dist.plain_allreduce.ms, dist.plain_allreduce.gbps
+//   dist.bound.step_ms  independent step time + one plain allreduce: the
+//                       best a sync can do when the ranks have no spare
+//                       core, so that the allreduce's copies and sums
+//                       (CPU work under shared memory and loopback TCP)
+//                       cannot overlap the computation
+//   dist.bound.weak_scaling_efficiency  solo step time / that
+//   dist.SYNC.vs_bound  bound step time / SYNC step time
 //   dist.PHASE.main_thread_cpu_share  CPU time of the stepping thread over
 //                              the step time (solo: rank 0's; else the mean
 //                              over ranks): below 1 when it waited for
@@ -308,6 +315,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   double indep_ms = Median(indep.step) * 1e3;
   comm.Allreduce(&indep_ms, 1, ReduceOp::kMax);
   const double plain_s = Median(plain);
+  const double bound_ms = indep_ms + plain_s * 1e3;
   const double bytes = static_cast<double>(g.size()) * sizeof(float);
   const double tokens = static_cast<double>(preset->B) * preset->T;
 
@@ -338,6 +346,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     PrintFigure(env, s + "tgt_tokens_per_s", n * tokens / ms * 1e3, "tokens/s", f);
     PrintFigure(env, s + "weak_scaling_efficiency", solo_ms / ms, "ratio", f);
     PrintFigure(env, s + "vs_independent", indep_ms / ms, "ratio", f);
+    PrintFigure(env, s + "vs_bound", bound_ms / ms, "ratio", f);
     PrintFigure(env, s + "comm_wait_share", share, "ratio", f);
     PrintFigure(env, s + "allreduce_gbps", bytes / comm_s * 1e-9, "GB/s", f);
     PrintFigure(env, s + "allreduce_vs_plain", plain_s / comm_s, "ratio", f);
@@ -345,6 +354,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   }
   PrintFigure(env, "dist.plain_allreduce.ms", plain_s * 1e3, "ms", f);
   PrintFigure(env, "dist.plain_allreduce.gbps", bytes / plain_s * 1e-9, "GB/s", f);
+  PrintFigure(env, "dist.bound.step_ms", bound_ms, "ms", f);
+  PrintFigure(env, "dist.bound.weak_scaling_efficiency", solo_ms / bound_ms, "ratio", f);
   return 0;
 }
 

@@ -50,11 +50,21 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
   return std::make_unique<AllreduceGradSync>(comm);
 }
 
+bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node) {
+  if (overlap == "auto") return ranks_on_this_node < ranks;
+  return overlap == "true";
+}
+
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
-  if (!dist.overlap) {
+  if (!UseOverlappedSync(dist.overlap, comm.size(), comm.local_size())) {
     RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
-                      "backward pass (dist.overlap: false)";
+                      "backward pass ("
+                   << (dist.overlap == "auto"
+                           ? "dist.overlap: auto, all ranks on one node, where the copies and "
+                             "sums of an allreduce take the cores the backward pass computes on"
+                           : "dist.overlap: false")
+                   << ")";
     return MakeAllreduceGradSync(comm);
   }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),

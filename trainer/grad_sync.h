@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/comm.h"
 #include "common/config.h"
@@ -68,8 +69,20 @@ std::unique_ptr<GradSync> MakeLocalGradSync();
 // `comm` must outlive the result.
 std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
 
+// Whether a job of `ranks` ranks, `ranks_on_this_node` of them on this
+// rank's node, uses the overlapped sync under dist.overlap (auto|true|
+// false). auto: overlapped when the ranks span more than one node, where
+// a network moves the bytes while the cores compute; blocking when they
+// all share one node, where the allreduce is copies and sums by the ranks'
+// own cores, which (one rank per core) the backward pass needs: run after
+// it, the allreduce costs its own time and nothing more, while run beside
+// it, it also slows the backward pass down (scripts/bench_dist.sh: blocking
+// ahead in 10 of 10 runs on 2 cores, README). Every rank decides alike:
+// either all ranks share one node or none has them all.
+bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node);
+
 // The local one for a job of one rank; else the overlapped one with
-// buckets of dist.bucket_mb (dist.overlap), or the blocking one.
+// buckets of dist.bucket_mb or the blocking one (UseOverlappedSync).
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist);
 
 // The totals summed over `comm` in one Allreduce (for GradSync

@@ -1,5 +1,6 @@
-// Overlapped, bucketed gradient synchronisation (the default GradSync of a
-// job with more than one rank; trainer/grad_sync.h states the contract).
+// Overlapped, bucketed gradient synchronisation (the GradSync of a job
+// whose ranks span several nodes, or of dist.overlap: true;
+// trainer/grad_sync.h states the contract and UseOverlappedSync the choice).
 //
 // The flat gradient buffer is cut into buckets: contiguous ranges of it
 // made of the ranges the model reports final during its backward pass

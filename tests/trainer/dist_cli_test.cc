@@ -77,14 +77,21 @@ TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
   const std::string sets =
       "--set train.max_steps=8 --set train.dropout=0.1 --set train.accumulate=2 "
       "--set dist.bucket_mb=0.0005 --set train.log_every=1 ";
+  // The overlapped sync is named: on one node dist.overlap: auto (the
+  // default) picks the blocking one, which w2b and w4b get so.
+  const std::string overlap = "--set dist.overlap=true ";
   Train("w1", sets);
-  const ProcessResult r2 = Train("w2", sets, 0, 2);
+  const ProcessResult r2 = Train("w2", sets + overlap, 0, 2);
   EXPECT_NE(r2.err.find("gradient sync: overlapped"), std::string::npos) << r2.err;
   const ProcessResult r2b = Train("w2b", sets + "--set dist.overlap=false", 0, 2);
   EXPECT_NE(r2b.err.find("gradient sync: blocking"), std::string::npos) << r2b.err;
-  Train("w4", sets, 0, 4);
-  Train("w4again", sets, 0, 4);
-  Train("w4b", sets + "--set dist.overlap=false", 0, 4);
+  EXPECT_NE(r2b.err.find("dist.overlap: false"), std::string::npos) << r2b.err;
+  Train("w4", sets + overlap, 0, 4);
+  Train("w4again", sets + overlap, 0, 4);
+  const ProcessResult r4b = Train("w4b", sets, 0, 4);
+  EXPECT_NE(r4b.err.find("gradient sync: blocking"), std::string::npos) << r4b.err;
+  EXPECT_NE(r4b.err.find("dist.overlap: auto, all ranks on one node"), std::string::npos)
+      << r4b.err;
   const std::string sgd = sets + "--set train.optimizer=sgd --set train.clip_norm=0 ";
   Train("s1", sgd);
   Train("s4", sgd, 0, 4);

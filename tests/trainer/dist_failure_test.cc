@@ -173,7 +173,8 @@ void DamageSecondChunk(const fs::path& corpus) {
 
 // Global batches of one sentence: rank 0's part is always empty, rank 1
 // reads every sentence; rank 0 waits in the step's collectives when rank 1
-// fails.
+// fails, on its communication thread (dist.overlap: true; the other tests
+// here run the default, on one node the blocking sync).
 TEST_F(DistFailure, IoErrorOnOneRankEndsTheJobNamingTheRankAndTheFile) {
   // 6000 pairs of 2-6 words: more than one chunk (16384 ids) per side.
   WriteTask(root_, "big", 6000, {"alpha", "beta", "gamma", "delta", "eps", "zeta"}, 3);
@@ -185,7 +186,7 @@ TEST_F(DistFailure, IoErrorOnOneRankEndsTheJobNamingTheRankAndTheFile) {
   const ProcessResult r = RunProcess(
       "cd " + root_.string() + " && " + start + "timeout -k 5 120 " + Mpiexec(2) + RNNSEARCH_BINARY +
       " train --config tiny.yaml --run-dir io --set data.train=big --set data.batch_sentences=1 "
-      "--set train.max_steps=100000 --set data.prefetch=1; echo \"status=$?\"; "
+      "--set train.max_steps=100000 --set data.prefetch=1 --set dist.overlap=true; echo \"status=$?\"; "
       "echo \"seconds=$(( $(date +%s) - start ))\"");
   const long status = NumberAfter(r.out, "status=");
   EXPECT_NE(status, 0) << r.err;

@@ -27,7 +27,7 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
   totals.src_tokens = 10 * (r + 1);
   totals.stop_signal = r == n - 1 ? 1 : 0;
   DistConfig blocking;
-  blocking.overlap = false;
+  blocking.overlap = "false";
   const auto sync = MakeGradSync(comm, blocking);
   EXPECT_FALSE(static_cast<bool>(sync->BeginLastBackward(grads)));  // blocking: no hook
   sync->Finish(grads, totals);
@@ -43,6 +43,29 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
   EXPECT_EQ(totals.src_tokens, 10 * tri);
   EXPECT_EQ(totals.stop_signal, 1);
   EXPECT_EQ(totals.stop_time, 0);
+}
+
+TEST(GradSync, AutoOverlapsOnlyAcrossNodes) {
+  EXPECT_FALSE(UseOverlappedSync("auto", 2, 2));  // one node
+  EXPECT_FALSE(UseOverlappedSync("auto", 8, 8));
+  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));   // two nodes of 2
+  EXPECT_TRUE(UseOverlappedSync("auto", 3, 1));
+  EXPECT_TRUE(UseOverlappedSync("true", 2, 2));
+  EXPECT_FALSE(UseOverlappedSync("false", 4, 2));
+  EXPECT_EQ(DistConfig{}.overlap, "auto");
+
+  // The test's ranks share this node: the default is the blocking sync
+  // (no backward hook), dist.overlap: true the overlapped one (a hook).
+  Comm& comm = testing::World();
+  if (comm.size() == 1) return;
+  ParamSet grads(testing::TinyDims({}));
+  StepTotals totals;
+  EXPECT_FALSE(static_cast<bool>(MakeGradSync(comm, DistConfig{})->BeginLastBackward(grads)));
+  DistConfig overlap;
+  overlap.overlap = "true";
+  const auto sync = MakeGradSync(comm, overlap);
+  EXPECT_TRUE(static_cast<bool>(sync->BeginLastBackward(grads)));
+  sync->Finish(grads, totals);
 }
 
 TEST(GradSync, LocalSyncLeavesEverything) {
