@@ -188,6 +188,8 @@ std::string FormatProgress(const ProgressFigures& f) {
   field("gnorm", Printf("%.3f", f.grad_norm));
   field("src", FormatRate(f.src_tokens_per_s), " tok/s");
   field("tgt", FormatRate(f.tgt_tokens_per_s), " tok/s");
+  if (f.data_share >= 0) field("data", Printf("%.1f", 100.0 * f.data_share), "%");
+  if (f.sync_share >= 0) field("sync", Printf("%.1f", 100.0 * f.sync_share), "%");
   field("elapsed", FormatDuration(f.elapsed_s));
   field("left", FormatDuration(f.time_left_s));
   return s;
@@ -204,6 +206,8 @@ JsonLine ProgressJson(const ProgressFigures& f) {
       .AddReal("grad_norm", f.grad_norm)
       .AddReal("src_tok_s", f.src_tokens_per_s)
       .AddReal("tgt_tok_s", f.tgt_tokens_per_s)
+      .AddReal("data_share", f.data_share < 0 ? NAN : f.data_share)
+      .AddReal("sync_share", f.sync_share < 0 ? NAN : f.sync_share)
       .AddReal("elapsed_s", f.elapsed_s)
       .AddReal("time_left_s", f.time_left_s < 0 ? NAN : f.time_left_s);
   return j;

@@ -68,6 +68,12 @@ struct ProgressFigures {
   double grad_norm = 0;        // before clipping
   double src_tokens_per_s = 0;
   double tgt_tokens_per_s = 0;
+  // Shares of rank 0's step time (steps since the last report in this
+  // process) spent waiting for its next batch from the reader and in the
+  // gradient sync (the allreduce still running, or the other ranks still
+  // computing); < 0: not shown (sync: one rank).
+  double data_share = -1;
+  double sync_share = -1;
   double elapsed_s = 0;        // training time of the run so far
   double time_left_s = -1;     // < 0: unknown (no limit set, or no rate yet)
 };
@@ -85,8 +91,8 @@ std::string FormatRate(double per_second);
 std::string FormatProgress(const ProgressFigures& f);
 
 // The same figures as a JSON line: kind "train", step, epoch, loss, ppl,
-// lr, grad_norm, src_tok_s, tgt_tok_s, elapsed_s, and time_left_s (null
-// when unknown).
+// lr, grad_norm, src_tok_s, tgt_tok_s, data_share and sync_share (null
+// when not shown), elapsed_s, and time_left_s (null when unknown).
 JsonLine ProgressJson(const ProgressFigures& f);
 
 // The limits of a run (0: none).

@@ -29,6 +29,12 @@ struct ProgressWindow {
   std::int64_t src_tokens = 0;
   std::int64_t steps = 0;
   double seconds = 0;           // wall time of the steps (for the token rates)
+  // Not checkpointed: this process's steps since the report (or its
+  // start) and the time they spent waiting for the batch reader and in
+  // the gradient sync (GradSync::Finish), for the progress's shares.
+  double timed_seconds = 0;
+  double read_seconds = 0;
+  double sync_seconds = 0;
 
   void Reset() { *this = ProgressWindow{}; }
   StateRefs State();

@@ -1,16 +1,25 @@
 #include "trainer/train_step.h"
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace rnnsearch {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& reader,
                                      RunState& state, const TrainConfig& train,
                                      const std::function<void(StepTotals&)>& stop_flags) {
   std::vector<Batch> batches;
   std::int64_t global_tokens = 0;
+  const double read_start = Now();
   while (static_cast<std::int64_t>(batches.size()) < train.accumulate) {
     std::optional<Batch> b = reader.Next();
     if (!b) break;
@@ -20,6 +29,7 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   if (batches.empty()) return std::nullopt;
 
   StepOutcome out;
+  out.read_seconds = Now() - read_start;
   out.batches = static_cast<int>(batches.size());
   state.grads.Zero();
   const float grad_scale = 1.0f / static_cast<float>(global_tokens);
@@ -35,7 +45,9 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
     out.totals.src_tokens += batch.src_tokens();
   }
   if (stop_flags) stop_flags(out.totals);
+  const double sync_start = Now();
   sync.Finish(state.grads, out.totals);
+  out.sync_seconds = Now() - sync_start;
   if (out.totals.tgt_tokens != global_tokens) {
     throw std::logic_error("internal error: the ranks processed " +
                            std::to_string(out.totals.tgt_tokens) +

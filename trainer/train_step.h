@@ -26,10 +26,12 @@
 namespace rnnsearch {
 
 struct StepOutcome {
-  StepTotals totals;    // summed over the ranks
-  UpdateStats update;   // gradient norm before clipping, clip factor
-  double lr = 0;        // the rate of this step
-  int batches = 0;      // global batches consumed
+  StepTotals totals;        // summed over the ranks
+  UpdateStats update;       // gradient norm before clipping, clip factor
+  double lr = 0;            // the rate of this step
+  int batches = 0;          // global batches consumed
+  double read_seconds = 0;  // this rank waiting for BatchReader::Next
+  double sync_seconds = 0;  // this rank in GradSync::Finish
 };
 
 // `stop_flags` is called after this rank's backward passes, before the

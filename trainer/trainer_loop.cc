@@ -58,6 +58,9 @@ TrainOutcome Trainer::Run() {
     w.src_tokens += step->totals.src_tokens;
     w.steps += 1;
     w.seconds += Now() - t0;
+    w.timed_seconds += Now() - t0;
+    w.read_seconds += step->read_seconds;
+    w.sync_seconds += step->sync_seconds;
     last_lr_ = step->lr;
     if (t.step % tc.log_every == 0) Report();
     validated_now = false;
@@ -111,6 +114,10 @@ void Trainer::Report() {
   f.grad_norm = w.steps > 0 ? w.grad_norm_sum / static_cast<double>(w.steps) : 0.0;
   f.src_tokens_per_s = w.seconds > 0 ? static_cast<double>(w.src_tokens) / w.seconds : 0.0;
   f.tgt_tokens_per_s = w.seconds > 0 ? static_cast<double>(w.tgt_tokens) / w.seconds : 0.0;
+  if (w.timed_seconds > 0) {
+    f.data_share = w.read_seconds / w.timed_seconds;
+    if (comm_.size() > 1) f.sync_share = w.sync_seconds / w.timed_seconds;
+  }
   f.elapsed_s = Elapsed();
   const TrainLimits limits{tc.max_steps, static_cast<double>(tc.max_epochs), tc.max_time};
   f.time_left_s = EstimateTimeLeft(limits, f.step, f.epoch, f.elapsed_s, start_step_, start_epoch_,

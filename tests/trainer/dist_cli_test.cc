@@ -105,6 +105,28 @@ TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
   ExpectClose(w4, params("w4b"), kAdamTol, "Adam, 4 ranks overlapped vs blocking");
   ExpectClose(params("s1"), params("s4"), kSgdTol, "SGD, 1 vs 4 ranks");
   EXPECT_FALSE(SameBytes(w1, ReadSet(Path("s1/ckpt-8.h5"), "params")));
+  // Progress: the share of step time in the sync with more than one rank
+  // only; the reader's share always, both between 0 and 1.
+  const std::regex share("\"data_share\":([0-9.e-]+),\"sync_share\":(null|[0-9.e-]+),");
+  for (const auto& [run, ranks] : {std::pair{"w1", 1}, std::pair{"w2", 2}, std::pair{"w4b", 4}}) {
+    int lines = 0;
+    for (const std::string& line : ReadLines(Path(std::string(run) + "/metrics.jsonl"))) {
+      if (line.find("\"kind\":\"train\"") == std::string::npos) continue;
+      std::smatch m;
+      ASSERT_TRUE(std::regex_search(line, m, share)) << run << ": " << line;
+      EXPECT_GE(std::stod(m[1]), 0.0) << line;
+      EXPECT_LE(std::stod(m[1]), 1.0) << line;
+      if (ranks == 1) {
+        EXPECT_EQ(m[2], "null") << line;
+      } else {
+        ASSERT_NE(m[2], "null") << line;
+        EXPECT_GT(std::stod(m[2]), 0.0) << line;
+        EXPECT_LT(std::stod(m[2]), 1.0) << line;
+      }
+      ++lines;
+    }
+    EXPECT_EQ(lines, 8) << run;
+  }
   const auto l1 = StepLosses(Path("w1/metrics.jsonl"));
   const auto l4 = StepLosses(Path("w4/metrics.jsonl"));
   ASSERT_EQ(l1.size(), 8u);

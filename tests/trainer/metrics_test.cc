@@ -86,6 +86,12 @@ TEST(Progress, LineHasEveryFigure) {
   const std::string line = FormatProgress(f);
   EXPECT_EQ(line.rfind("step 1200 | epoch", 0), 0u) << line;
   EXPECT_NE(line.find("| left ?"), std::string::npos) << line;
+  f.data_share = 0.0123;
+  EXPECT_NE(FormatProgress(f).find("tgt 5.32k tok/s | data 1.2% | elapsed"), std::string::npos)
+      << FormatProgress(f);
+  f.sync_share = 0.0456;
+  EXPECT_NE(FormatProgress(f).find("| data 1.2% | sync 4.6% | elapsed"), std::string::npos)
+      << FormatProgress(f);
 }
 
 TEST(Progress, JsonHasTheSameFigures) {
@@ -96,9 +102,15 @@ TEST(Progress, JsonHasTheSameFigures) {
   EXPECT_EQ(ProgressJson(f).str(),
             "{\"kind\":\"train\",\"step\":1200,\"epoch\":1.5,\"loss\":2,"
             "\"ppl\":7.38905609893065,\"lr\":5e-04,\"grad_norm\":0.75,\"src_tok_s\":5123,"
-            "\"tgt_tok_s\":5321,\"elapsed_s\":723,\"time_left_s\":11400}");
+            "\"tgt_tok_s\":5321,\"data_share\":null,\"sync_share\":null,\"elapsed_s\":723,"
+            "\"time_left_s\":11400}");
   f.time_left_s = -1;
   EXPECT_NE(ProgressJson(f).str().find("\"time_left_s\":null"), std::string::npos);
+  f.data_share = 0.25;
+  f.sync_share = 0.5;
+  EXPECT_NE(ProgressJson(f).str().find("\"data_share\":0.25,\"sync_share\":0.5,"),
+            std::string::npos)
+      << ProgressJson(f).str();
 }
 
 TEST(Progress, TimeLeftIsTheNearestLimit) {

@@ -123,8 +123,8 @@ inline bool SameBytes(const ParamSet& a, const ParamSet& b) {
 inline std::vector<std::string> MetricsWithoutTimes(const fs::path& path) {
   std::vector<std::string> out;
   for (std::string line : ReadLines(path)) {
-    for (const char* key : {"\"src_tok_s\"", "\"tgt_tok_s\"", "\"elapsed_s\"", "\"time_left_s\"",
-                            "\"valid_s\""}) {
+    for (const char* key : {"\"src_tok_s\"", "\"tgt_tok_s\"", "\"data_share\"", "\"sync_share\"",
+                            "\"elapsed_s\"", "\"time_left_s\"", "\"valid_s\""}) {
       const auto at = line.find(key);
       if (at == std::string::npos) continue;
       auto end = line.find_first_of(",}", at);
