@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "launch/cli.h"
+#include "trainer/params.h"
 
 namespace rnnsearch {
 
@@ -22,6 +23,21 @@ void PrintFigure(const CommandEnv& env, const std::string& name, double value,
 
 // A JSON string literal of `s` (quotes and escapes).
 std::string JsonString(const std::string& s);
+
+// The model and batch shapes the ops, train and dist benchmarks measure:
+// the PyTorch peer's `small` and `base` presets (B sentences of T tokens a
+// batch, a vocabulary of V ids on each side; one GRU layer, additive
+// attention, untied output weights: the peer's model).
+struct BenchShape {
+  const char* name;
+  int B, T;
+  std::int64_t V, E, He, Hd, A, O;
+  ModelDims dims() const;
+};
+
+// The shape called `name`; a UsageError naming `what` (e.g. "rnnsearch
+// bench ops: --configs") and the choices otherwise.
+const BenchShape& FindBenchShape(const std::string& what, const std::string& name);
 
 // Each bench target: parses its own options from `args`.
 int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env);

@@ -77,17 +77,6 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-struct DistPreset {
-  const char* name;
-  int B, T;
-  std::int64_t V, E, He, Hd, A, O;
-};
-
-const DistPreset kDistPresets[] = {
-    {"small", 32, 20, 4000, 128, 128, 256, 256, 256},
-    {"base", 64, 20, 10000, 256, 256, 512, 512, 512},
-};
-
 // A barrier during which the waiting ranks sleep instead of spinning on
 // their cores (so that rank 0's solo steps run as if alone).
 void SleepingBarrier(Comm& comm) {
@@ -104,7 +93,7 @@ void SleepingBarrier(Comm& comm) {
 }
 
 // B sentences of T ids in [4, V) on both sides, sentence numbers from first.
-Batch SyntheticBatch(const DistPreset& p, std::uint32_t seed, std::int64_t first) {
+Batch SyntheticBatch(const BenchShape& p, std::uint32_t seed, std::int64_t first) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<std::int32_t> id(4, static_cast<std::int32_t>(p.V) - 1);
   Batch b;
@@ -134,9 +123,9 @@ double ThreadCpu() {
 
 class Runner {
  public:
-  Runner(const DistPreset& p, ops::Context& ctx, int rank)
+  Runner(const BenchShape& p, ops::Context& ctx, int rank)
       : p_(p),
-        dims_(Dims(p)),
+        dims_(p.dims()),
         model_(ctx, dims_, ModelOptions{}),
         params_(dims_),
         grads_(dims_),
@@ -176,18 +165,7 @@ class Runner {
   const ModelDims& dims() const { return dims_; }
 
  private:
-  static ModelDims Dims(const DistPreset& p) {
-    ModelDims d;
-    d.Vs = d.Vt = p.V;
-    d.E = p.E;
-    d.He = p.He;
-    d.Hd = p.Hd;
-    d.A = p.A;
-    d.O = p.O;
-    return d;
-  }
-
-  const DistPreset& p_;
+  const BenchShape& p_;
   ModelDims dims_;
   Model model_;
   ParamSet params_, grads_;
@@ -239,14 +217,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
         "(scripts/bench_dist.sh)");
   }
   const std::string config = vm["config"].as<std::string>();
-  const DistPreset* preset = nullptr;
-  for (const DistPreset& p : kDistPresets) {
-    if (config == p.name) preset = &p;
-  }
-  if (preset == nullptr) {
-    throw UsageError("rnnsearch bench dist: unknown --config '" + config +
-                     "' (expected base or small)");
-  }
+  const BenchShape* preset = &FindBenchShape("rnnsearch bench dist: --config", config);
   const int threads = vm["threads"].as<int>(), steps = vm["steps"].as<int>();
   const int warmup = vm["warmup"].as<int>(), rounds = vm["rounds"].as<int>();
   const double bucket_mb = vm["bucket-mb"].as<double>();

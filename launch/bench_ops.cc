@@ -43,28 +43,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Preset {
-  const char* name;
-  int B, T;
-  std::int64_t V, E, He, Hd, A, O;
-};
-
-const Preset kPresets[] = {
-    {"small", 32, 20, 4000, 128, 128, 256, 256, 256},
-    {"base", 64, 20, 10000, 256, 256, 512, 512, 512},
-};
-
-ModelDims DimsOf(const Preset& p) {
-  ModelDims d;
-  d.Vs = d.Vt = p.V;
-  d.E = p.E;
-  d.He = p.He;
-  d.Hd = p.Hd;
-  d.A = p.A;
-  d.O = p.O;
-  return d;  // one GRU layer, additive attention, untied: the peer's model
-}
-
 // B sentences of exactly T tokens on both sides (the last one </s>).
 Batch FullBatch(int B, int T, std::int64_t V, std::uint32_t seed) {
   std::mt19937 rng(seed);
@@ -108,10 +86,10 @@ std::array<double, ModelProfile::kParts> PartFlops(const ModelDims& d, int B, in
   return f;
 }
 
-void RunPreset(const Preset& pre, int threads, int steps, double matmul_seconds,
+void RunPreset(const BenchShape& pre, int threads, int steps, double matmul_seconds,
                std::int64_t matmul_size, std::int64_t readout_rows, CommandEnv& env) {
   ops::Context ctx(threads);
-  const ModelDims d = DimsOf(pre);
+  const ModelDims d = pre.dims();
   ParamSet params(d), grads(d);
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> u(-0.05f, 0.05f);
@@ -224,17 +202,10 @@ int BenchOps(const std::vector<std::string>& args, CommandEnv& env) {
   const std::int64_t readout_rows = vm["readout-rows"].as<std::int64_t>();
   if (readout_rows < 1) throw UsageError("rnnsearch bench ops: --readout-rows must be >= 1");
   for (const std::string& config : vm["configs"].as<std::vector<std::string>>()) {
-    const Preset* preset = nullptr;
-    for (const Preset& p : kPresets) {
-      if (config == p.name) preset = &p;
-    }
-    if (preset == nullptr) {
-      throw UsageError("rnnsearch bench ops: unknown --configs '" + config +
-                       "' (expected base or small)");
-    }
+    const BenchShape& preset = FindBenchShape("rnnsearch bench ops: --configs", config);
     for (int threads : vm["threads"].as<std::vector<int>>()) {
       if (threads < 1) throw UsageError("rnnsearch bench ops: --threads must be >= 1");
-      RunPreset(*preset, threads, steps, vm["matmul-seconds"].as<double>(),
+      RunPreset(preset, threads, steps, vm["matmul-seconds"].as<double>(),
                 vm["matmul-size"].as<std::int64_t>(), readout_rows, env);
     }
   }

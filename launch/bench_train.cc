@@ -39,17 +39,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-struct TrainPreset {
-  const char* name;
-  int B, T;
-  std::int64_t V, E, He, Hd, A, O;
-};
-
-const TrainPreset kTrainPresets[] = {
-    {"small", 32, 20, 4000, 128, 128, 256, 256, 256},
-    {"base", 64, 20, 10000, 256, 256, 512, 512, 512},
-};
-
 // Peak resident memory of this process in MB (VmHWM), -1 if unknown.
 double PeakRssMb() {
   std::ifstream in("/proc/self/status");
@@ -61,7 +50,7 @@ double PeakRssMb() {
 
 // `pairs` sentence pairs of T - 1 words each (plus </s>), the words drawn
 // so that every one of the V - 4 appears.
-void WriteCorpus(const fs::path& dir, const TrainPreset& p, int pairs) {
+void WriteCorpus(const fs::path& dir, const BenchShape& p, int pairs) {
   const int words = static_cast<int>(p.V) - 4;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> pick(0, words - 1);
@@ -78,7 +67,7 @@ void WriteCorpus(const fs::path& dir, const TrainPreset& p, int pairs) {
   }
 }
 
-int RunSingle(const TrainPreset& p, int threads, int steps, int warmup, CommandEnv& env) {
+int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEnv& env) {
   const fs::path dir = fs::temp_directory_path() /
                        ("rnnsearch_bench_train_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -130,13 +119,7 @@ int RunSingle(const TrainPreset& p, int threads, int steps, int warmup, CommandE
   fs::remove_all(dir);
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
-  ModelDims d;
-  d.Vs = d.Vt = p.V;
-  d.E = p.E;
-  d.He = p.He;
-  d.Hd = p.Hd;
-  d.A = p.A;
-  d.O = p.O;
+  const ModelDims d = p.dims();
   const JsonFields th = {{"threads", std::to_string(threads)},
                          {"timed_steps", std::to_string(times.size())}};
   const std::string name = std::string(p.name) + ".train.";
@@ -175,17 +158,9 @@ int BenchTrain(const std::vector<std::string>& args, CommandEnv& env) {
   }
   const auto configs = vm["configs"].as<std::vector<std::string>>();
   const auto threads = vm["threads"].as<std::vector<int>>();
-  std::vector<const TrainPreset*> presets;
+  std::vector<const BenchShape*> presets;
   for (const std::string& c : configs) {
-    const TrainPreset* found = nullptr;
-    for (const TrainPreset& p : kTrainPresets) {
-      if (c == p.name) found = &p;
-    }
-    if (found == nullptr) {
-      throw UsageError("rnnsearch bench train: unknown --configs '" + c +
-                       "' (expected base or small)");
-    }
-    presets.push_back(found);
+    presets.push_back(&FindBenchShape("rnnsearch bench train: --configs", c));
   }
   for (int t : threads) {
     if (t < 1) throw UsageError("rnnsearch bench train: --threads must be >= 1");
@@ -194,7 +169,7 @@ int BenchTrain(const std::vector<std::string>& args, CommandEnv& env) {
   if (env.comm.size() > 1) {
     throw UsageError("rnnsearch bench train: run it as one process (not under mpirun)");
   }
-  for (const TrainPreset* p : presets) {
+  for (const BenchShape* p : presets) {
     for (int t : threads) {
       std::fflush(stdout);
       const pid_t pid = ::fork();

@@ -49,6 +49,33 @@ std::string Usage() {
 
 }  // namespace
 
+namespace {
+
+const BenchShape kBenchShapes[] = {
+    {"small", 32, 20, 4000, 128, 128, 256, 256, 256},
+    {"base", 64, 20, 10000, 256, 256, 512, 512, 512},
+};
+
+}  // namespace
+
+ModelDims BenchShape::dims() const {
+  ModelDims d;
+  d.Vs = d.Vt = V;
+  d.E = E;
+  d.He = He;
+  d.Hd = Hd;
+  d.A = A;
+  d.O = O;
+  return d;
+}
+
+const BenchShape& FindBenchShape(const std::string& what, const std::string& name) {
+  for (const BenchShape& s : kBenchShapes) {
+    if (name == s.name) return s;
+  }
+  throw UsageError(what + ": unknown shape '" + name + "' (expected base or small)");
+}
+
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
