@@ -125,14 +125,18 @@ TEST_F(DistFailure, SigtermToTheWrapperStopsEveryRankWithOneValidCheckpoint) {
 // Plain mpirun forwards SIGTERM to every rank (after about 1 s) and kills
 // them 1 s later (Open MPI's odls_base_sigkill_timeout), no longer reading
 // their output meanwhile; a step and a small checkpoint fit in that second
-// unless a rank blocks writing its log (so a line every 10 steps here, not
-// every step). mpirun itself then exits non-zero.
+// unless a rank blocks writing its log to the pipe mpirun no longer empties
+// (so a line every 100 steps here: the tiny model makes about 3,000 steps a
+// second on 2 ranks with the blocking sync, and a line every 10 steps
+// filled the 64 KB pipe within that second in 1 run of 3). mpirun itself
+// then exits non-zero. On failure the job's output is printed.
 TEST_F(DistFailure, SigtermToMpirunGivesOneValidCheckpoint) {
-  RunAndSignal(
+  const ProcessResult r = RunAndSignal(
       "mterm",
-      Mpiexec(2) + RNNSEARCH_BINARY + " train " + kEndless + "mterm --set train.log_every=10",
+      Mpiexec(2) + RNNSEARCH_BINARY + " train " + kEndless + "mterm --set train.log_every=100",
       "TERM", "$job");
-  ExpectOneCheckpointOfTheLastStep("mterm", 10);
+  ExpectOneCheckpointOfTheLastStep("mterm", 100);
+  if (HasFailure()) std::printf("OUT:\n%s\nERR:\n%s\n", r.out.c_str(), r.err.c_str());
 }
 
 // Damages the second chunk of /src/ids in the (only) shard of `corpus`.
