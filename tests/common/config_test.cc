@@ -130,6 +130,17 @@ TEST_F(ConfigTest, OutOfRangeNamesKeyRangeAndValue) {
       << msg3;
 }
 
+// dist.overlap was a boolean (default true) before it took auto (the
+// default now): configs and checkpoints written then still load.
+TEST_F(ConfigTest, OverlapTakesAutoAndTheFormerBooleans) {
+  EXPECT_EQ(LoadConfig("", {}).dist.overlap, "auto");
+  EXPECT_EQ(LoadConfig(Write("t.yaml", "dist:\n  overlap: true\n"), {}).dist.overlap, "true");
+  EXPECT_EQ(ConfigFromYamlText("dist:\n  overlap: false\n", "old").dist.overlap, "false");
+  EXPECT_NE(LoadError(Write("y.yaml", "dist:\n  overlap: yes\n"))
+                .find("dist.overlap: expected one of auto, true, false, found 'yes'"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, RulesBetweenFields) {
   EXPECT_NE(LoadError("", {"model.attention=dot", "model.enc_dim=128"})
                 .find("'dot' needs model.dec_dim = 2 * model.enc_dim, found dec_dim 512 and "
