@@ -12,9 +12,11 @@
 // LOGPROB = log p(Encode(TEXT) + </s> | source) (the members' mean for an
 // ensemble), TOKENS = the target subwords + 1 for </s>.
 //
-// Under mpirun, rank r scores pairs r, r + N, ... and rank 0 writes them in
-// order: the output does not depend on the number of ranks (one pair per
-// batch, so the same ops run for any split). Output files are written
+// The pairs are scored in batches of similar lengths
+// (Rescorer::PlanBatches). Under mpirun, rank r scores batches r, r + N,
+// ... and rank 0 writes the scores in input order: the output does not
+// depend on the number of ranks (every process plans the same batches, so
+// the same ops run for any split). Output files are written
 // whole through a temporary name and a rename.
 #include <chrono>
 #include <cstdio>
@@ -160,13 +162,19 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
     Rescorer rescorer(ctx, members, model.src_vocab, model.tgt_vocab);
-    for (std::size_t i = static_cast<std::size_t>(comm.rank()); i < pairs.size();
-         i += static_cast<std::size_t>(comm.size())) {
-      const PairScore s = rescorer.Score(pairs[i].first, pairs[i].second);
-      char line[96];
-      std::snprintf(line, sizeof line, "%zu %.6f %lld\n", i, s.logprob,
-                    static_cast<long long>(s.tokens));
-      mine += line;
+    std::vector<IdPair> ids;
+    ids.reserve(pairs.size());
+    for (const auto& [src, hyp] : pairs) ids.push_back(rescorer.Encode(src, hyp));
+    const std::vector<std::vector<std::size_t>> batches = Rescorer::PlanBatches(ids);
+    for (std::size_t k = static_cast<std::size_t>(comm.rank()); k < batches.size();
+         k += static_cast<std::size_t>(comm.size())) {
+      const std::vector<PairScore> scores = rescorer.ScoreBatch(ids, batches[k]);
+      for (std::size_t j = 0; j < scores.size(); ++j) {
+        char line[96];
+        std::snprintf(line, sizeof line, "%zu %.6f %lld\n", batches[k][j], scores[j].logprob,
+                      static_cast<long long>(scores[j].tokens));
+        mine += line;
+      }
     }
   });
   const std::vector<std::string> parts = AllGatherStrings(comm, mine);

@@ -89,6 +89,9 @@ class ReadoutLoss {
                     const ReadoutParams& p, float label_smoothing, std::int64_t rows,
                     const float* dropout = nullptr);
 
+  // After Forward: the loss of each of its rows (0 for a <pad> target).
+  const double* row_losses() const { return row_loss_.get(); }
+
   // After Forward with the same inputs: adds grad_scale * d(loss sum) into
   // g and into ds: [rows, Hd], dc: [rows, 2He], dyprev: [rows, E] (each may
   // be nullptr to skip it). dropout: the mask given to Forward (or

@@ -94,9 +94,17 @@ StepResult Model::Evaluate(const ParamSet& params, const Batch& batch, float lab
   return Run(params, nullptr, batch, 0.0f, nullptr, {}, label_smoothing);
 }
 
+StepResult Model::Evaluate(const ParamSet& params, const Batch& batch, float label_smoothing,
+                           std::vector<double>* sentence_losses) {
+  assert(params.dims() == dims_);
+  return Run(params, nullptr, batch, 0.0f, nullptr, {}, label_smoothing, sentence_losses);
+}
+
 StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batch, float grad_scale,
-                      const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing) {
+                      const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing,
+                      std::vector<double>* sentence_losses) {
   const int B = batch.size;
+  if (sentence_losses != nullptr) sentence_losses->assign(static_cast<std::size_t>(B), 0.0);
   if (B == 0) {  // nothing to compute, but the same ready calls as every rank
     if (grads != nullptr) {
       for (std::size_t s = 0; s < stages_.size(); ++s) Ready(static_cast<int>(s), ready);
@@ -185,6 +193,10 @@ StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batc
                                                     label_smoothing, n, mask);
       result.loss += loss.sum;
       result.tokens += loss.tokens;
+      if (sentence_losses != nullptr) {  // row r0 + k is sentence (r0 + k) mod B
+        const double* row = readout_->row_losses();
+        for (std::int64_t k = 0; k < n; ++k) (*sentence_losses)[(r0 + k) % B] += row[k];
+      }
       if (grads != nullptr) {
         readout_->Backward(ReadoutGradsOf(*grads), d_states + (B + r0) * Hd, d_contexts + r0 * C,
                            d_y + r0 * E, s, contexts + r0 * C, y + r0 * E, rp, grad_scale, mask);

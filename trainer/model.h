@@ -148,6 +148,10 @@ class Model {
   // plain cross-entropy, for perplexity).
   StepResult Evaluate(const ParamSet& params, const Batch& batch);
   StepResult Evaluate(const ParamSet& params, const Batch& batch, float label_smoothing);
+  // The same, and each sentence's loss summed over its target tokens in
+  // time order: (*sentence_losses)[b] for b in [0, B), resized to B.
+  StepResult Evaluate(const ParamSet& params, const Batch& batch, float label_smoothing,
+                      std::vector<double>* sentence_losses);
 
   // For decoding: the encoder output H: [Tx, B, 2He] and the initial
   // decoder state s0: [B, Hd] of source ids src: [Tx, B] with lengths
@@ -168,7 +172,8 @@ class Model {
   using Range = std::pair<std::int64_t, std::int64_t>;
 
   StepResult Run(const ParamSet& params, ParamSet* grads, const Batch& batch, float grad_scale,
-                 const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing);
+                 const DropoutKey* dropout, const GradReadyFn& ready, float label_smoothing,
+                 std::vector<double>* sentence_losses = nullptr);
   EncoderShape& Encoder(int B, int Tx);
   DecoderShape& Decoder(int B, int Tx, int Ty);
   // Embeds, encodes and computes s0 into the buffers (forward only).

@@ -1,6 +1,6 @@
 // Forced decoding: log p(target | source) of given sentence pairs under a
 // model or an ensemble, by the training path (Model::Evaluate without
-// dropout or label smoothing, one pair per batch):
+// dropout or label smoothing, pairs of similar lengths batched together):
 //
 //   log p(y | x) = sum_i log p(y_i | y_<i, x),  y = Encode(target) + </s>
 //
@@ -33,6 +33,11 @@ struct PairScore {
   std::int64_t tokens = 0;  // target subwords + 1 for </s>
 };
 
+// A pair of id sequences without </s> (the scorer appends it on both sides).
+struct IdPair {
+  std::vector<std::int32_t> source, target;
+};
+
 class Rescorer {
  public:
   // members (>= 1; same vocabularies, any dims), src and tgt must outlive it.
@@ -40,11 +45,28 @@ class Rescorer {
            const Vocab& tgt);
   ~Rescorer();
 
-  // Ids without </s> (the scorer appends it on both sides).
+  // Batches of `pairs` for ScoreBatch: their indices ordered by source
+  // length, then target length, then index, cut into runs of at most
+  // kBatchSentences pairs and kBatchTokens padded tokens on either side.
+  // Depends only on the lengths, so every process plans the same batches
+  // (rnnsearch rescore shares them among its ranks, and a pair's score
+  // does not depend on the number of ranks).
+  static std::vector<std::vector<std::size_t>> PlanBatches(const std::vector<IdPair>& pairs);
+  static constexpr std::int64_t kBatchSentences = 64;
+  static constexpr std::int64_t kBatchTokens = 2048;
+
+  // The scores of pairs[i] for the i in `batch` (not empty), in its order:
+  // one forward pass per member over all of them, each padded to the
+  // longest source and target of the batch.
+  std::vector<PairScore> ScoreBatch(const std::vector<IdPair>& pairs,
+                                    const std::vector<std::size_t>& batch);
+
+  // One pair alone (a batch of one).
   PairScore Score(const std::vector<std::int32_t>& source,
                   const std::vector<std::int32_t>& target);
   // Text: encoded with the vocabularies.
   PairScore Score(std::string_view source, std::string_view target);
+  IdPair Encode(std::string_view source, std::string_view target) const;
 
  private:
   std::vector<const ParamSet*> params_;

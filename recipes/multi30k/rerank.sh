@@ -68,7 +68,7 @@ threads="$(nproc)"
 bleu() {  # HYP REF -> the BLEU figure
   "$bin" score --hyp "$1" --ref "$2" --tokenize none --metrics bleu | sed 's/^BLEU[^=]*= \([0-9.]*\) .*/\1/'
 }
-rescore() {  # MEMBERS_ARRAY_NAME SRC HYP OUT: one pair at a time per process, the cores' ranks share them
+rescore() {  # MEMBERS_ARRAY_NAME SRC HYP OUT: batches of similar lengths, the cores' ranks share them
   local -n args="$1"
   mpirun -np "$threads" --bind-to none "$bin" rescore "${args[@]}" --threads 1 --source "$2" \
     --hyp "$3" --nbest --output "$4"

@@ -1,7 +1,8 @@
 // Forced decoding (trainer/rescorer.h): every finished hypothesis of the
 // beam search, of one model and of ensembles of two different variants,
-// gets its beam score back; text is scored as its encoding; empty sources
-// and targets are scored, not skipped.
+// gets its beam score back, scored alone and in the planned batches; text
+// is scored as its encoding; empty sources and targets are scored, not
+// skipped; the batch plan covers every pair once within its limits.
 #include "trainer/rescorer.h"
 
 #include <gtest/gtest.h>
@@ -69,16 +70,32 @@ void ExpectBeamScores(const std::vector<const ParamSet*>& members, const std::st
   const auto got = search.Translate(sources);
   Rescorer rescorer(ctx, members, src, tgt);
   int compared = 0;
+  std::vector<IdPair> pairs;
+  std::vector<double> want;
   for (std::size_t b = 0; b < sources.size(); ++b) {
     for (const Hypothesis& h : got[b].nbest) {
       if (!h.finished) continue;
       const PairScore s = rescorer.Score(sources[b], h.tokens);
       EXPECT_NEAR(s.logprob, h.score, 1e-4 * std::max(1.0, std::abs(h.score))) << name;
       EXPECT_EQ(s.tokens, static_cast<std::int64_t>(h.tokens.size()) + 1) << name;
+      pairs.push_back({sources[b], h.tokens});
+      want.push_back(h.score);
       ++compared;
     }
   }
   EXPECT_GE(compared, 10) << name;
+  // All at once: batches of mixed lengths, padded.
+  const auto batches = Rescorer::PlanBatches(pairs);
+  EXPECT_LT(batches.size(), pairs.size()) << name;
+  for (const auto& batch : batches) {
+    const std::vector<PairScore> got_batch = rescorer.ScoreBatch(pairs, batch);
+    ASSERT_EQ(got_batch.size(), batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      const double w = want[batch[k]];
+      EXPECT_NEAR(got_batch[k].logprob, w, 1e-4 * std::max(1.0, std::abs(w))) << name;
+      EXPECT_EQ(got_batch[k].tokens, static_cast<std::int64_t>(pairs[batch[k]].target.size()) + 1);
+    }
+  }
 }
 
 TEST(Rescorer, GivesEveryVariantItsBeamScores) {
@@ -106,6 +123,43 @@ TEST(Rescorer, GivesEnsemblesTheirBeamScores) {
   }
 }
 
+TEST(Rescorer, PlansBatchesOfSimilarLengthsWithinTheLimits) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> len(0, 40);
+  std::vector<IdPair> pairs(300);
+  for (IdPair& p : pairs) {
+    p.source.assign(static_cast<std::size_t>(len(rng)), 4);
+    p.target.assign(static_cast<std::size_t>(len(rng)), 5);
+  }
+  pairs[17].target.assign(3000, 5);  // longer than kBatchTokens: alone
+  pairs[18] = {};                    // both empty
+  const auto batches = Rescorer::PlanBatches(pairs);
+  EXPECT_EQ(Rescorer::PlanBatches(pairs), batches);
+  std::vector<int> seen(pairs.size(), 0);
+  std::size_t previous_src = 0;
+  for (const auto& batch : batches) {
+    ASSERT_FALSE(batch.empty());
+    std::size_t tx = 0, ty = 0;
+    for (std::size_t i : batch) {
+      ++seen.at(i);
+      EXPECT_GE(pairs[i].source.size(), previous_src) << "ordered by source length";
+      previous_src = pairs[i].source.size();
+      tx = std::max(tx, pairs[i].source.size() + 1);
+      ty = std::max(ty, pairs[i].target.size() + 1);
+    }
+    const auto n = static_cast<std::int64_t>(batch.size());
+    EXPECT_LE(n, Rescorer::kBatchSentences);
+    if (n > 1) {
+      EXPECT_LE(n * static_cast<std::int64_t>(std::max(tx, ty)), Rescorer::kBatchTokens);
+    }
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << i;
+  EXPECT_LT(batches.size(), 20u);
+  EXPECT_TRUE(std::any_of(batches.begin(), batches.end(), [](const auto& b) {
+    return b.size() == 1 && b[0] == 17;
+  }));
+}
+
 TEST(Rescorer, ScoresTextAsItsEncodingAndEmptyLines) {
   ops::Context ctx(1);
   const ParamSet p = RandomModel(TinyDims(Variant{}), 21);
@@ -124,6 +178,14 @@ TEST(Rescorer, ScoresTextAsItsEncodingAndEmptyLines) {
   EXPECT_TRUE(std::isfinite(empty.logprob));
   EXPECT_LT(empty.logprob, 0.0);
   EXPECT_EQ(r.Score("  ", "").logprob, empty.logprob);
+  // The same pairs in one padded batch, the empty ones among them.
+  const std::vector<IdPair> pairs = {r.Encode("s4 s9 s5", "t12 t4"), r.Encode("", ""),
+                                     r.Encode("s4 nope", "t5")};
+  const std::vector<PairScore> batch = r.ScoreBatch(pairs, {2, 0, 1});
+  EXPECT_NEAR(batch[0].logprob, r.Score("s4 nope", "t5").logprob, 1e-5);
+  EXPECT_NEAR(batch[1].logprob, text.logprob, 1e-5);
+  EXPECT_NEAR(batch[2].logprob, empty.logprob, 1e-5);
+  EXPECT_EQ(batch[2].tokens, 1);
 }
 
 }  // namespace
