@@ -57,8 +57,9 @@ TrainOutcome Trainer::Run() {
     w.tgt_tokens += step->totals.tgt_tokens;
     w.src_tokens += step->totals.src_tokens;
     w.steps += 1;
-    w.seconds += Now() - t0;
-    w.timed_seconds += Now() - t0;
+    const double seconds = Now() - t0;
+    w.seconds += seconds;
+    w.timed_seconds += seconds;
     w.read_seconds += step->read_seconds;
     w.sync_seconds += step->sync_seconds;
     last_lr_ = step->lr;
