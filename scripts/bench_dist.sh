@@ -5,8 +5,10 @@
 # transports) and once over TCP (--mca btl tcp,self). Each run measures in
 # the same process: rank 0 alone (1 rank x 1 thread), both ranks with the
 # overlapped and with the blocking gradient sync (same per-rank batch:
-# weak scaling), and a plain MPI_Allreduce of the gradient's bytes. Prints
-# the bench's JSON lines (each with "transport": "shm" or "tcp").
+# weak scaling), and a plain MPI_Allreduce of the gradient's bytes, with
+# dist.bound (the no-sync step plus one plain allreduce: the best a sync
+# can do on cores that have nothing spare). Prints the bench's JSON lines
+# (each with "transport": "shm" or "tcp").
 #
 # The machine must be quiet: the figures are ratios between phases that
 # alternate within a run, but two ranks need both cores. The script prints
