@@ -105,6 +105,9 @@ namespace rnnsearch {
          "true: all-reduce gradient buckets on a communication thread while the backward pass " \
          "runs; false: one blocking allreduce after it; auto: true when the ranks span more "   \
          "than one node, false when they share one")                                            \
+  BOOL(shared_memory, true,                                                                     \
+       "blocking sync with every rank on one node: sum the gradients in a shared-memory "      \
+       "segment (false: MPI_Allreduce)")                                                        \
   REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                         \
        "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
   INT(comm_poll_us, 200, 0, 1000000,                                                            \

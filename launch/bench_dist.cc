@@ -19,6 +19,10 @@
 //   overlap_spin  the same with blocking allreduces (dist.comm_poll_us 0),
 //             which busy-poll inside MPI while they wait;
 //   blocking  all ranks, one blocking allreduce after the backward pass;
+//   shared    all ranks, SharedMemoryGradSync (trainer/grad_sync_shm.h):
+//             blocking, the buffers summed in a shared-memory segment
+//             (only when every rank runs on this node; it bypasses the
+//             MPI transport, so its figures do not depend on it);
 //   plain     Comm::Allreduce (MPI_Allreduce in place) of the gradient
 //             buffer's bytes alone, barrier-separated, the slowest rank's
 //             time: the library's own bandwidth in this run.
@@ -64,6 +68,7 @@
 #include "common/error.h"
 #include "launch/bench.h"
 #include "trainer/grad_sync_overlap.h"
+#include "trainer/grad_sync_shm.h"
 #include "trainer/init.h"
 #include "trainer/model.h"
 #include "trainer/optimizer.h"
@@ -233,8 +238,10 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   OverlapGradSync overlap(comm, BucketFloats(bucket_mb), poll_us);
   OverlapGradSync spin(comm, BucketFloats(bucket_mb), 0);
   const auto blocking = MakeAllreduceGradSync(comm);
+  const bool one_node = comm.local_size() == n;
+  SharedMemoryGradSync shared(comm);
   const auto local = MakeLocalGradSync();
-  StepTimes solo, indep, over, over_spin, block;
+  StepTimes solo, indep, over, over_spin, block, shm;
   std::vector<double> plain;
   double overlap_comm = 0, spin_comm = 0;
   // An overlapped phase; adds its communication thread's seconds in
@@ -256,6 +263,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     run_overlapped(spin, over_spin, spin_comm);
     comm.Barrier();
     runner.Run(*blocking, n, warmup, steps, block);
+    comm.Barrier();
+    if (one_node) runner.Run(shared, n, warmup, steps, shm);
     comm.Barrier();
     g.Zero();  // the same bytes; repeated sums of zeros stay finite
     for (int k = 0; k < warmup + steps; ++k) {
@@ -282,6 +291,7 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const double over_comm_per_step = mean_over_ranks(overlap_comm / timed);
   const double spin_comm_per_step = mean_over_ranks(spin_comm / timed);
   const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / timed);
+  const double shm_comm_per_step = one_node ? mean_over_ranks(Sum(shm.finish) / timed) : 0.0;
   const double solo_ms = Median(solo.step) * 1e3;  // rank 0 only
   double indep_ms = Median(indep.step) * 1e3;
   comm.Allreduce(&indep_ms, 1, ReduceOp::kMax);
@@ -309,7 +319,9 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   for (const auto& [name, times, comm_s] :
        {std::tuple{"overlap", &over, over_comm_per_step},
         std::tuple{"overlap_spin", &over_spin, spin_comm_per_step},
-        std::tuple{"blocking", &block, block_comm_per_step}}) {
+        std::tuple{"blocking", &block, block_comm_per_step},
+        std::tuple{"shared", &shm, shm_comm_per_step}}) {
+    if (times == &shm && !shared.active()) continue;  // not one node, or no segment
     const std::string s = std::string("dist.") + name + ".";
     const double ms = Median(times->step) * 1e3;
     const double share = wait_share(*times), cpu = cpu_share(*times);

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "trainer/grad_sync_overlap.h"
+#include "trainer/grad_sync_shm.h"
 
 namespace rnnsearch {
 namespace {
@@ -58,13 +59,20 @@ bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
   if (!UseOverlappedSync(dist.overlap, comm.size(), comm.local_size())) {
+    const std::string why =
+        dist.overlap == "auto"
+            ? "dist.overlap: auto, all ranks on one node, where the copies and sums of an "
+              "allreduce take the cores the backward pass computes on"
+            : "dist.overlap: false";
+    if (dist.shared_memory && comm.local_size() == comm.size()) {
+      RNN_LOG(kInfo) << "gradient sync: blocking, each rank sums its slice of the ranks' "
+                        "gradients in shared memory after the backward pass ("
+                     << why << "; dist.shared_memory: true)";
+      return std::make_unique<SharedMemoryGradSync>(comm);
+    }
     RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
                       "backward pass ("
-                   << (dist.overlap == "auto"
-                           ? "dist.overlap: auto, all ranks on one node, where the copies and "
-                             "sums of an allreduce take the cores the backward pass computes on"
-                           : "dist.overlap: false")
-                   << ")";
+                   << why << ")";
     return MakeAllreduceGradSync(comm);
   }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),

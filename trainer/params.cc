@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace rnnsearch {
 
@@ -72,7 +73,42 @@ ParamSet::ParamSet(const ModelDims& dims) : dims_(dims), specs_(ParamSpecs(dims)
     offsets_.push_back(offset);
     offset += (s.size() + kAlign - 1) / kAlign * kAlign;
   }
-  data_.assign(static_cast<std::size_t>(offset), 0.0f);
+  size_ = static_cast<std::size_t>(offset);
+  data_.assign(size_, 0.0f);
+}
+
+ParamSet::ParamSet(const ParamSet& other)
+    : dims_(other.dims_),
+      specs_(other.specs_),
+      offsets_(other.offsets_),
+      size_(other.size_),
+      data_(other.data(), other.data() + other.size_) {}
+
+ParamSet& ParamSet::operator=(const ParamSet& other) {
+  if (this != &other) *this = ParamSet(other);
+  return *this;
+}
+
+ParamSet::ParamSet(ParamSet&& other) noexcept { *this = std::move(other); }
+
+ParamSet& ParamSet::operator=(ParamSet&& other) noexcept {
+  if (this == &other) return *this;
+  dims_ = std::move(other.dims_);
+  specs_ = std::move(other.specs_);
+  offsets_ = std::move(other.offsets_);
+  size_ = std::exchange(other.size_, 0);
+  data_ = std::move(other.data_);
+  external_ = std::exchange(other.external_, nullptr);
+  keep_ = std::move(other.keep_);
+  other.data_.clear();
+  return *this;
+}
+
+void ParamSet::MoveTo(float* storage, std::shared_ptr<const void> keep) {
+  std::copy(data(), data() + size_, storage);
+  external_ = storage;
+  keep_ = std::move(keep);
+  std::vector<float>().swap(data_);
 }
 
 std::int64_t ParamSet::count() const {
@@ -90,7 +126,7 @@ std::int64_t ParamSet::Offset(const std::string& name) const {
 
 float* ParamSet::Find(const std::string& name) {
   const std::int64_t off = Offset(name);
-  return off < 0 ? nullptr : data_.data() + off;
+  return off < 0 ? nullptr : data() + off;
 }
 
 const float* ParamSet::Find(const std::string& name) const {
@@ -110,6 +146,6 @@ const float* ParamSet::Get(const std::string& name) const {
   return const_cast<ParamSet*>(this)->Get(name);
 }
 
-void ParamSet::Zero() { std::fill(data_.begin(), data_.end(), 0.0f); }
+void ParamSet::Zero() { std::fill(data(), data() + size_, 0.0f); }
 
 }  // namespace rnnsearch

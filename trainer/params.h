@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,13 +43,19 @@ class ParamSet {
  public:
   ParamSet() = default;
   explicit ParamSet(const ModelDims& dims);  // zero-filled
+  // A copy owns ordinary memory, also when `other` lives in external
+  // storage (MoveTo).
+  ParamSet(const ParamSet& other);
+  ParamSet& operator=(const ParamSet& other);
+  ParamSet(ParamSet&& other) noexcept;
+  ParamSet& operator=(ParamSet&& other) noexcept;
 
   const ModelDims& dims() const { return dims_; }
   const std::vector<ParamSpec>& specs() const { return specs_; }
   // The whole buffer, padding between tensors included (it stays zero).
-  float* data() { return data_.data(); }
-  const float* data() const { return data_.data(); }
-  std::size_t size() const { return data_.size(); }
+  float* data() { return external_ != nullptr ? external_ : data_.data(); }
+  const float* data() const { return external_ != nullptr ? external_ : data_.data(); }
+  std::size_t size() const { return size_; }
   // Total number of parameters (padding excluded).
   std::int64_t count() const;
 
@@ -62,11 +69,21 @@ class ParamSet {
 
   void Zero();
 
+  // Copies the buffer to `storage` (room for size() floats, valid while
+  // `keep` is alive) and uses it from then on, releasing the own memory:
+  // for a gradient buffer in memory shared with the other ranks of the
+  // node (trainer/grad_sync_shm.h). Pointers from data(), Get and Find
+  // taken before are invalid after the call.
+  void MoveTo(float* storage, std::shared_ptr<const void> keep);
+
  private:
   ModelDims dims_;
   std::vector<ParamSpec> specs_;
   std::vector<std::int64_t> offsets_;  // in floats, per spec
-  std::vector<float> data_;
+  std::size_t size_ = 0;
+  std::vector<float> data_;            // empty while external_ is set
+  float* external_ = nullptr;          // MoveTo's storage
+  std::shared_ptr<const void> keep_;   // keeps external_ valid
 };
 
 }  // namespace rnnsearch

@@ -78,20 +78,26 @@ TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
       "--set train.max_steps=8 --set train.dropout=0.1 --set train.accumulate=2 "
       "--set dist.bucket_mb=0.0005 --set train.log_every=1 ";
   // The overlapped sync is named: on one node dist.overlap: auto (the
-  // default) picks the blocking one, which w2b and w4b get so.
+  // default) picks the blocking one through shared memory, which w2s and
+  // w4b get so; w2b is the blocking MPI allreduce.
   const std::string overlap = "--set dist.overlap=true ";
   Train("w1", sets);
   const ProcessResult r2 = Train("w2", sets + overlap, 0, 2);
   EXPECT_NE(r2.err.find("gradient sync: overlapped"), std::string::npos) << r2.err;
-  const ProcessResult r2b = Train("w2b", sets + "--set dist.overlap=false", 0, 2);
-  EXPECT_NE(r2b.err.find("gradient sync: blocking"), std::string::npos) << r2b.err;
+  const ProcessResult r2b =
+      Train("w2b", sets + "--set dist.overlap=false --set dist.shared_memory=false", 0, 2);
+  EXPECT_NE(r2b.err.find("gradient sync: blocking, one allreduce"), std::string::npos) << r2b.err;
   EXPECT_NE(r2b.err.find("dist.overlap: false"), std::string::npos) << r2b.err;
+  const ProcessResult r2s = Train("w2s", sets, 0, 2);
+  EXPECT_NE(r2s.err.find("in shared memory"), std::string::npos) << r2s.err;
   Train("w4", sets + overlap, 0, 4);
   Train("w4again", sets + overlap, 0, 4);
   const ProcessResult r4b = Train("w4b", sets, 0, 4);
-  EXPECT_NE(r4b.err.find("gradient sync: blocking"), std::string::npos) << r4b.err;
+  EXPECT_NE(r4b.err.find("gradient sync: blocking, each rank sums its slice"), std::string::npos)
+      << r4b.err;
   EXPECT_NE(r4b.err.find("dist.overlap: auto, all ranks on one node"), std::string::npos)
       << r4b.err;
+  EXPECT_EQ(r4b.err.find("no shared-memory segment"), std::string::npos) << r4b.err;
   const std::string sgd = sets + "--set train.optimizer=sgd --set train.clip_norm=0 ";
   Train("s1", sgd);
   Train("s4", sgd, 0, 4);
@@ -99,10 +105,11 @@ TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
   const ParamSet w1 = params("w1"), w2 = params("w2"), w4 = params("w4");
   // 2 ranks: each summed element is one float addition in either sync.
   EXPECT_TRUE(SameBytes(w2, params("w2b"))) << "2 ranks: overlapped and blocking sync differ";
+  EXPECT_TRUE(SameBytes(w2, params("w2s"))) << "2 ranks: overlapped and shared-memory sync differ";
   EXPECT_TRUE(SameBytes(w4, params("w4again"))) << "4 ranks: two runs of the same job differ";
   ExpectClose(w1, w2, kAdamTol, "Adam, 1 vs 2 ranks");
   ExpectClose(w1, w4, kAdamTol, "Adam, 1 vs 4 ranks");
-  ExpectClose(w4, params("w4b"), kAdamTol, "Adam, 4 ranks overlapped vs blocking");
+  ExpectClose(w4, params("w4b"), kAdamTol, "Adam, 4 ranks overlapped vs shared memory");
   ExpectClose(params("s1"), params("s4"), kSgdTol, "SGD, 1 vs 4 ranks");
   EXPECT_FALSE(SameBytes(w1, ReadSet(Path("s1/ckpt-8.h5"), "params")));
   // Progress: the share of step time in the sync with more than one rank

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/mpi_test_env.h"
+#include "trainer/grad_sync_shm.h"
 #include "tests/trainer/model_fixture.h"
 
 namespace rnnsearch {
@@ -77,6 +78,78 @@ TEST(GradSync, LocalSyncLeavesEverything) {
   MakeLocalGradSync()->Finish(grads, totals);
   EXPECT_EQ(grads.data()[0], 3.0f);
   EXPECT_EQ(totals.loss, 2.0);
+}
+
+// A value that rounds differently in another summation order (one
+// division: nothing the compiler could contract into an FMA).
+float Part(int rank, std::size_t i, int step) {
+  return static_cast<float>(rank + 1) / static_cast<float>(3 + (i * 7 + step) % 101);
+}
+
+TEST(GradSync, SharedMemorySumsInRankOrderOnEveryRank) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  ParamSet grads(testing::TinyDims({}));
+  SharedMemoryGradSync sync(comm);
+  for (int step = 0; step < 3; ++step) {
+    auto fill = [&] {
+      for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, step);
+    };
+    grads.Zero();
+    if (step == 0) fill();  // moved into the segment with its values
+    EXPECT_FALSE(static_cast<bool>(sync.BeginLastBackward(grads)));
+    ASSERT_TRUE(sync.active()) << sync.fallback_reason();
+    if (step != 0) fill();  // the backward pass writes into the segment
+    StepTotals totals;
+    totals.tgt_tokens = r + 1;
+    totals.stop_time = r == 0 ? 1 : 0;
+    sync.Finish(grads, totals);
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      float want = Part(0, i, step);
+      for (int k = 1; k < n; ++k) want += Part(k, i, step);
+      ASSERT_EQ(grads.data()[i], want) << "step " << step << " element " << i;
+    }
+    EXPECT_EQ(totals.tgt_tokens, n * (n + 1) / 2);
+    EXPECT_EQ(totals.stop_time, 1);
+  }
+  // The buffer outlives the sync (it keeps the segment mapped).
+  const ParamSet copy = grads;
+  EXPECT_EQ(copy.data()[3], grads.data()[3]);
+}
+
+TEST(GradSync, SharedMemoryFallsBackToAllreduceWithoutRoom) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  ParamSet grads(testing::TinyDims({}));
+  SharedMemoryGradSync sync(comm, /*max_segment_bytes=*/4096);
+  for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = static_cast<float>(r + i % 5);
+  float* const own = grads.data();
+  sync.BeginLastBackward(grads);
+  StepTotals totals;
+  totals.loss = 1;
+  sync.Finish(grads, totals);
+  EXPECT_FALSE(sync.active());
+  EXPECT_NE(sync.fallback_reason().find("exceeds the limit of 4096 bytes"), std::string::npos)
+      << sync.fallback_reason();
+  EXPECT_EQ(grads.data(), own);  // not moved
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    ASSERT_EQ(grads.data()[i], static_cast<float>(n * (n - 1) / 2 + n * static_cast<int>(i % 5)));
+  }
+  EXPECT_EQ(totals.loss, n);
+}
+
+TEST(GradSync, SharedMemoryOnlyForTheBlockingSyncOnOneNode) {
+  Comm& comm = testing::World();
+  if (comm.size() == 1) return;  // the local sync
+  ParamSet grads(testing::TinyDims({}));
+  const float* own = grads.data();
+  DistConfig plain;
+  plain.shared_memory = false;
+  MakeGradSync(comm, plain)->BeginLastBackward(grads);
+  EXPECT_EQ(grads.data(), own);
+  MakeGradSync(comm, DistConfig{})->BeginLastBackward(grads);  // moves it into a segment
+  EXPECT_NE(grads.data(), own);
+  EXPECT_TRUE(DistConfig{}.shared_memory);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "trainer/params.h"
 
 #include <cstdint>
+#include <memory>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -81,6 +82,39 @@ TEST(Params, ViewsAreAlignedDisjointAndCoverEveryParameter) {
   double sum = 0;
   for (std::size_t i = 0; i < p.size(); ++i) sum += p.data()[i];
   EXPECT_EQ(sum, static_cast<double>(total));  // each parameter written exactly once
+}
+
+TEST(Params, MovedToExternalStorageCopiesOwnTheirMemory) {
+  ParamSet p(Dims("gru", "additive", false, 1));
+  for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = static_cast<float>(i % 13);
+  auto storage = std::make_shared<std::vector<float>>(p.size(), -1.0f);
+  std::weak_ptr<std::vector<float>> alive = storage;
+  p.MoveTo(storage->data(), storage);
+  storage.reset();  // p keeps it
+  ASSERT_FALSE(alive.expired());
+  EXPECT_EQ(p.data(), alive.lock()->data());
+  EXPECT_EQ(p.Get("output.bias"), p.data() + p.Offset("output.bias"));
+  for (std::size_t i = 0; i < p.size(); ++i) ASSERT_EQ(p.data()[i], static_cast<float>(i % 13));
+
+  ParamSet copy = p;  // ordinary memory, the same values
+  EXPECT_NE(copy.data(), p.data());
+  ASSERT_EQ(copy.size(), p.size());
+  copy.data()[5] = 100.0f;
+  EXPECT_EQ(p.data()[5], 5.0f);
+  ParamSet assigned;
+  assigned = p;
+  EXPECT_NE(assigned.data(), p.data());
+  EXPECT_EQ(assigned.data()[7], 7.0f);
+  p.Zero();
+  EXPECT_EQ(alive.lock()->at(7), 0.0f);
+  EXPECT_EQ(assigned.data()[7], 7.0f);
+
+  const float* external = p.data();
+  ParamSet moved = std::move(p);  // keeps the storage
+  EXPECT_EQ(moved.data(), external);
+  EXPECT_EQ(p.size(), 0u);
+  moved = ParamSet();
+  EXPECT_TRUE(alive.expired());
 }
 
 }  // namespace
