@@ -20,9 +20,12 @@
 //             which busy-poll inside MPI while they wait;
 //   blocking  all ranks, one blocking allreduce after the backward pass;
 //   shared    all ranks, SharedMemoryGradSync (trainer/grad_sync_shm.h):
-//             blocking, the buffers summed in a shared-memory segment
-//             (only when every rank runs on this node; it bypasses the
-//             MPI transport, so its figures do not depend on it);
+//             blocking, the buffers summed in a shared-memory segment,
+//             every rank updating its own copy of the state (only when
+//             every rank runs on this node; it bypasses the MPI transport,
+//             so its figures do not depend on it);
+//   sharded   the same sync with the state shared (ShareState, as
+//             `rnnsearch train` runs it): each rank sums and updates 1/N;
 //   plain     Comm::Allreduce (MPI_Allreduce in place) of the gradient
 //             buffer's bytes alone, barrier-separated, the slowest rank's
 //             time: the library's own bandwidth in this run.
@@ -155,18 +158,26 @@ class Runner {
       const auto t1 = Clock::now();
       sync.Finish(grads_, totals);
       const auto t2 = Clock::now();
-      ApplyUpdate(optimizer_, params_, grads_, 1, 1e-5, 1.0);
+      ApplyUpdate(optimizer_, params_, grads_, 1, 1e-5, 1.0, sync.Part());
+      const auto t3a = Clock::now();
+      sync.EndUpdate();
       const auto t3 = Clock::now();
       const double c3 = ThreadCpu();
       if (k >= warmup) {
         times.step.push_back(Seconds(t0, t3));
-        times.finish.push_back(Seconds(t1, t2));
+        times.finish.push_back(Seconds(t1, t2) + Seconds(t3a, t3));
         times.cpu.push_back(c3 - c0);
       }
     }
   }
 
   ParamSet& grads() { return grads_; }
+  // The parameters and Adam's moments (GradSync::ShareState).
+  std::vector<ParamSet*> state() {
+    std::vector<ParamSet*> b = {&params_};
+    for (const StateRefs::Buffers& x : optimizer_.State().buffers) b.push_back(x.set);
+    return b;
+  }
   const ModelDims& dims() const { return dims_; }
 
  private:
@@ -240,8 +251,16 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const auto blocking = MakeAllreduceGradSync(comm);
   const bool one_node = comm.local_size() == n;
   SharedMemoryGradSync shared(comm);
+  // The shared state needs a model of its own: the other phases update
+  // every rank's own copy.
+  std::unique_ptr<Runner> sharded_runner;
+  SharedMemoryGradSync sharded(comm);
+  if (one_node) {
+    sharded_runner = std::make_unique<Runner>(*preset, ctx, rank);
+    sharded.ShareState(sharded_runner->state());
+  }
   const auto local = MakeLocalGradSync();
-  StepTimes solo, indep, over, over_spin, block, shm;
+  StepTimes solo, indep, over, over_spin, block, shm, shm_sharded;
   std::vector<double> plain;
   double overlap_comm = 0, spin_comm = 0;
   // An overlapped phase; adds its communication thread's seconds in
@@ -265,6 +284,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     runner.Run(*blocking, n, warmup, steps, block);
     comm.Barrier();
     if (one_node) runner.Run(shared, n, warmup, steps, shm);
+    comm.Barrier();
+    if (one_node) sharded_runner->Run(sharded, n, warmup, steps, shm_sharded);
     comm.Barrier();
     g.Zero();  // the same bytes; repeated sums of zeros stay finite
     for (int k = 0; k < warmup + steps; ++k) {
@@ -292,6 +313,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const double spin_comm_per_step = mean_over_ranks(spin_comm / timed);
   const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / timed);
   const double shm_comm_per_step = one_node ? mean_over_ranks(Sum(shm.finish) / timed) : 0.0;
+  const double sharded_comm_per_step =
+      one_node ? mean_over_ranks(Sum(shm_sharded.finish) / timed) : 0.0;
   const double solo_ms = Median(solo.step) * 1e3;  // rank 0 only
   double indep_ms = Median(indep.step) * 1e3;
   comm.Allreduce(&indep_ms, 1, ReduceOp::kMax);
@@ -320,8 +343,10 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
        {std::tuple{"overlap", &over, over_comm_per_step},
         std::tuple{"overlap_spin", &over_spin, spin_comm_per_step},
         std::tuple{"blocking", &block, block_comm_per_step},
-        std::tuple{"shared", &shm, shm_comm_per_step}}) {
+        std::tuple{"shared", &shm, shm_comm_per_step},
+        std::tuple{"sharded", &shm_sharded, sharded_comm_per_step}}) {
     if (times == &shm && !shared.active()) continue;  // not one node, or no segment
+    if (times == &shm_sharded && !sharded.shared_state()) continue;
     const std::string s = std::string("dist.") + name + ".";
     const double ms = Median(times->step) * 1e3;
     const double share = wait_share(*times), cpu = cpu_share(*times);

@@ -5,6 +5,7 @@
 // checkpoints save it (state "ema"), so a resumed run continues it.
 #pragma once
 
+#include "trainer/buffer_loops.h"
 #include "trainer/params.h"
 #include "trainer/state_refs.h"
 
@@ -15,7 +16,8 @@ class Ema {
   // decay in (0, 1); the average starts equal to `params`.
   Ema(double decay, const ParamSet& params);
 
-  void Update(const ParamSet& params);
+  // Only the chunks of `range` (trainer/buffer_loops.h).
+  void Update(const ParamSet& params, buffer_loops::ChunkRange range = {});
 
   double decay() const { return decay_; }
   const ParamSet& params() const { return ema_; }

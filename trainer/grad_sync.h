@@ -14,6 +14,8 @@
 //   hook = sync.BeginLastBackward(grads);     // before the last backward pass
 //   model.ForwardBackward(..., hook);         // hook may be empty
 //   sync.Finish(grads, totals);               // grads and totals now summed
+//   ApplyUpdate(..., sync.Part());            // this rank's part of the update
+//   sync.EndUpdate();                         // every rank's part done
 // BeginLastBackward exists for an overlapped implementation (buckets of
 // the flat buffer reduced as the model reports them final through its
 // GradReadyFn, trainer/model.h; Finish then waits for what is in flight).
@@ -23,17 +25,23 @@
 //                            whole float buffer plus one of the totals;
 //   OverlapGradSync          buckets reduced on a communication thread as
 //                            the backward pass finishes them
-//                            (trainer/grad_sync_overlap.h).
+//                            (trainer/grad_sync_overlap.h);
+//   SharedMemoryGradSync     every rank on one node: the buffers summed in
+//                            node shared memory, the state shared and the
+//                            update split between the ranks
+//                            (trainer/grad_sync_shm.h).
 // None knows about MPI: the communicator is common/comm.h.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/comm.h"
 #include "common/config.h"
 #include "trainer/model.h"
+#include "trainer/optimizer.h"
 #include "trainer/params.h"
 
 namespace rnnsearch {
@@ -59,8 +67,24 @@ class GradSync {
 
   // After every backward pass of the step: `grads` and `totals` hold this
   // rank's part; on return both hold the sum over all ranks, the same on
-  // every rank.
+  // every rank (with a shared state, see below: `grads` holds it in the
+  // chunks of Part().range only).
   virtual void Finish(ParamSet& grads, StepTotals& totals) = 0;
+
+  // A shared state: once at the start, with the buffers every rank holds
+  // and updates alike (the parameters, the optimizer's moments, the moving
+  // average; equal on all ranks), a sync may place them in memory that all
+  // ranks of the node share, one copy for all, and return true. Then each
+  // rank computes only its Part() of every step's update (ApplyUpdate,
+  // Ema::Update) and calls EndUpdate, which returns once every rank has
+  // done its part. Collective. The default keeps them apart: false.
+  virtual bool ShareState(const std::vector<ParamSet*>& buffers) {
+    (void)buffers;
+    return false;
+  }
+  // After Finish: the share of the update this rank computes (default: all).
+  virtual UpdatePart Part() const { return {}; }
+  virtual void EndUpdate() {}
 };
 
 std::unique_ptr<GradSync> MakeLocalGradSync();

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "trainer/buffer_loops.h"
+#include "trainer/optimizer.h"
 
 namespace rnnsearch {
 
@@ -24,6 +25,7 @@ struct SharedMemoryGradSync::Segment {
   std::size_t floats = 0;  // of one gradient buffer
   std::size_t stride = 0;
   std::vector<float*> buffers;
+  double* extra = nullptr;  // after the buffers
 
   ~Segment() {
     if (base != MAP_FAILED) munmap(base, bytes);
@@ -71,9 +73,11 @@ SharedMemoryGradSync::SharedMemoryGradSync(Comm& comm, std::size_t max_segment_b
 
 SharedMemoryGradSync::~SharedMemoryGradSync() = default;
 
-void SharedMemoryGradSync::Create(std::size_t floats) {
-  const int n = comm_.size(), rank = comm_.rank();
-  if (comm_.local_size() != n) {
+std::shared_ptr<SharedMemoryGradSync::Segment> SharedMemoryGradSync::NewSegment(
+    std::size_t floats, std::size_t count, std::size_t extra_doubles, const std::string& what,
+    std::string& reason) {
+  const int rank = comm_.rank();
+  if (comm_.local_size() != comm_.size()) {
     throw std::logic_error("internal error: the shared-memory gradient sync needs every rank on "
                            "one node");
   }
@@ -81,18 +85,17 @@ void SharedMemoryGradSync::Create(std::size_t floats) {
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / sizeof(float);
   seg->floats = floats;
   seg->stride = (floats + page - 1) / page * page;
-  seg->bytes = seg->stride * sizeof(float) * static_cast<std::size_t>(n);
+  seg->bytes = seg->stride * sizeof(float) * count + extra_doubles * sizeof(double);
 
   std::string name = rank == 0 ? SegmentName() : "";
   std::string error;
   if (rank == 0 && max_segment_bytes_ != 0 && seg->bytes > max_segment_bytes_) {
-    error = "a segment of " + std::to_string(seg->bytes) + " bytes for " + std::to_string(n) +
-            " gradient buffers exceeds the limit of " + std::to_string(max_segment_bytes_) +
-            " bytes";
+    error = "a segment of " + std::to_string(seg->bytes) + " bytes for " + what +
+            " exceeds the limit of " + std::to_string(max_segment_bytes_) + " bytes";
   } else if (rank == 0) {
     error = MapSegment(name, true, *seg);
   }
-  std::string reason = error;  // rank 0's, or "" when it has the segment
+  reason = error;  // rank 0's, or "" when it has the segment
   comm_.BroadcastString(reason, 0);
   comm_.BroadcastString(name, 0);
   if (rank != 0 && reason.empty()) error = MapSegment(name, false, *seg);
@@ -100,33 +103,90 @@ void SharedMemoryGradSync::Create(std::size_t floats) {
   comm_.Allreduce(&failed, 1, ReduceOp::kSum);  // also: every rank has tried
   if (rank == 0 && reason.empty()) shm_unlink(name.c_str());
   if (failed != 0) {
-    fallback_reason_ = reason.empty() ? std::to_string(failed) + " rank(s) could not map " + name
-                                      : reason;
+    if (reason.empty()) reason = std::to_string(failed) + " rank(s) could not map " + name;
     if (!error.empty() || rank == 0) {
-      RNN_LOG(kWarn) << "gradient sync: no shared-memory segment ("
-                     << (error.empty() ? fallback_reason_ : error)
-                     << "); all ranks use one blocking MPI allreduce of the whole gradient instead";
+      RNN_LOG(kWarn) << "gradient sync: no shared-memory segment for " << what << " ("
+                     << (error.empty() ? reason : error) << ")";
+    }
+    return nullptr;
+  }
+  for (std::size_t k = 0; k < count; ++k) {
+    seg->buffers.push_back(static_cast<float*>(seg->base) + seg->stride * k);
+  }
+  seg->extra = reinterpret_cast<double*>(static_cast<float*>(seg->base) + seg->stride * count);
+  return seg;
+}
+
+void SharedMemoryGradSync::Create(std::size_t floats) {
+  const int n = comm_.size();
+  grads_ = NewSegment(floats, static_cast<std::size_t>(n), 0,
+                      "the " + std::to_string(n) + " gradient buffers", fallback_reason_);
+  if (grads_ == nullptr) {
+    if (comm_.rank() == 0) {
+      RNN_LOG(kWarn) << "gradient sync: all ranks use one blocking MPI allreduce of the whole "
+                        "gradient instead";
     }
     fallback_ = MakeAllreduceGradSync(comm_);
     return;
   }
-  for (int k = 0; k < n; ++k) {
-    seg->buffers.push_back(static_cast<float*>(seg->base) + seg->stride * static_cast<std::size_t>(k));
-  }
-  segment_ = std::move(seg);
+  const std::int64_t chunks = buffer_loops::NumChunks(floats);
+  first_chunk_ = chunks * comm_.rank() / n;
+  last_chunk_ = chunks * (comm_.rank() + 1) / n;
 }
 
 void SharedMemoryGradSync::Adopt(ParamSet& grads) {
-  if (segment_ == nullptr && fallback_ == nullptr) Create(grads.size());
+  if (grads_ == nullptr && fallback_ == nullptr) Create(grads.size());
   if (fallback_ != nullptr) return;
-  float* mine = segment_->buffers[static_cast<std::size_t>(comm_.rank())];
+  float* mine = grads_->buffers[static_cast<std::size_t>(comm_.rank())];
   if (grads.data() == mine) return;
-  if (grads.size() != segment_->floats) {
+  if (grads.size() != grads_->floats) {
     throw std::logic_error("internal error: the shared-memory gradient sync was set up for " +
-                           std::to_string(segment_->floats) + " floats, got a buffer of " +
+                           std::to_string(grads_->floats) + " floats, got a buffer of " +
                            std::to_string(grads.size()));
   }
-  grads.MoveTo(mine, segment_);
+  grads.MoveTo(mine, grads_);
+}
+
+bool SharedMemoryGradSync::ShareState(const std::vector<ParamSet*>& buffers) {
+  if (buffers.empty() || state_ != nullptr) return state_ != nullptr;
+  const std::size_t floats = buffers.front()->size();
+  for (const ParamSet* b : buffers) {
+    if (b->size() != floats) {
+      throw std::logic_error("internal error: ShareState got buffers of different sizes");
+    }
+  }
+  if (grads_ == nullptr && fallback_ == nullptr) Create(floats);
+  if (fallback_ != nullptr) return false;
+  std::string reason;
+  auto seg = NewSegment(floats, buffers.size(),
+                        static_cast<std::size_t>(buffer_loops::NumChunks(floats)),
+                        "the shared training state", reason);
+  if (seg == nullptr) {
+    if (comm_.rank() == 0) {
+      RNN_LOG(kWarn) << "gradient sync: every rank keeps and updates its own copy of the "
+                        "parameters and the optimizer's state instead";
+    }
+    return false;
+  }
+  if (comm_.rank() == 0) {
+    for (std::size_t k = 0; k < buffers.size(); ++k) buffers[k]->MoveTo(seg->buffers[k], seg);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  comm_.Barrier();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (comm_.rank() != 0) {
+    for (std::size_t k = 0; k < buffers.size(); ++k) {
+      buffers[k]->MoveTo(seg->buffers[k], seg, /*copy=*/false);
+    }
+  }
+  state_ = std::move(seg);
+  if (comm_.rank() == 0) {
+    RNN_LOG(kInfo) << "gradient sync: the parameters and the optimizer's state ("
+                   << buffers.size() << " buffers of " << (floats * sizeof(float)) / 1048576.0
+                   << " MB) are one copy in shared memory; each of the " << comm_.size()
+                   << " ranks sums and updates 1/" << comm_.size() << " of them";
+  }
+  return true;
 }
 
 GradReadyFn SharedMemoryGradSync::BeginLastBackward(ParamSet& grads) {
@@ -135,25 +195,43 @@ GradReadyFn SharedMemoryGradSync::BeginLastBackward(ParamSet& grads) {
 }
 
 void SharedMemoryGradSync::ReduceSlice() {
-  const std::vector<float*>& b = segment_->buffers;
-  const std::size_t n = b.size(), rank = static_cast<std::size_t>(comm_.rank());
-  // Whole chunks per rank, so that the split does not depend on threads.
-  const std::int64_t chunks = buffer_loops::NumChunks(segment_->floats);
-  const std::int64_t first = chunks * static_cast<std::int64_t>(rank) / static_cast<std::int64_t>(n);
-  const std::int64_t last = chunks * static_cast<std::int64_t>(rank + 1) / static_cast<std::int64_t>(n);
-  const std::size_t total = segment_->floats;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = first; c < last; ++c) {
-    const std::size_t begin = static_cast<std::size_t>(c) * buffer_loops::kChunk;
-    const std::size_t end = std::min(total, begin + buffer_loops::kChunk);
-    float* __restrict sum = b[0];
-    for (std::size_t k = 1; k < n; ++k) {
-      const float* __restrict x = b[k];
+  const std::vector<float*>& b = grads_->buffers;
+  const std::size_t n = b.size(), total = grads_->floats;
+  float* const own = b[static_cast<std::size_t>(comm_.rank())];
+  double* const partial = state_ != nullptr ? state_->extra : nullptr;
+#pragma omp parallel
+  {
+    std::vector<float> tmp(n > 2 ? buffer_loops::kChunk : 0);
+#pragma omp for schedule(static)
+    for (std::int64_t c = first_chunk_; c < last_chunk_; ++c) {
+      const std::size_t begin = static_cast<std::size_t>(c) * buffer_loops::kChunk;
+      const std::size_t len = std::min(total, begin + buffer_loops::kChunk) - begin;
+      // own[begin, +len) = ((b_0 + b_1) + b_2) + ...: in place for 2 ranks
+      // (b_0 + b_1 is b_1 + b_0), through a chunk of scratch for more.
+      if (n == 2) {
+        const float* __restrict x0 = b[0] + begin;
+        const float* __restrict x1 = b[1] + begin;
+        float* __restrict y = own + begin;
 #pragma omp simd
-      for (std::size_t i = begin; i < end; ++i) sum[i] += x[i];
-    }
-    for (std::size_t k = 1; k < n; ++k) {
-      std::memcpy(b[k] + begin, sum + begin, (end - begin) * sizeof(float));
+        for (std::size_t i = 0; i < len; ++i) y[i] = x0[i] + x1[i];
+      } else if (n > 2) {
+        float* __restrict y = tmp.data();
+        std::memcpy(y, b[0] + begin, len * sizeof(float));
+        for (std::size_t k = 1; k < n; ++k) {
+          const float* __restrict x = b[k] + begin;
+#pragma omp simd
+          for (std::size_t i = 0; i < len; ++i) y[i] += x[i];
+        }
+        std::memcpy(own + begin, y, len * sizeof(float));
+      }
+      if (partial != nullptr) {
+        // Only this rank's buffer gets the sum: the update reads it there.
+        partial[c] = ChunkSumOfSquares(own, begin, begin + len);
+      } else {
+        for (float* other : b) {
+          if (other != own) std::memcpy(other + begin, own + begin, len * sizeof(float));
+        }
+      }
     }
   }
 }
@@ -170,6 +248,28 @@ void SharedMemoryGradSync::Finish(ParamSet& grads, StepTotals& totals) {
   // No rank leaves this before every rank has entered it, that is, has
   // summed its slice.
   AllreduceTotals(comm_, totals);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (state_ != nullptr) {
+    // SumOfSquares' order: chunk by chunk.
+    const std::int64_t chunks = buffer_loops::NumChunks(grads_->floats);
+    double s = 0.0;
+    for (std::int64_t c = 0; c < chunks; ++c) s += state_->extra[c];
+    sum_of_squares_ = s;
+  }
+}
+
+UpdatePart SharedMemoryGradSync::Part() const {
+  if (state_ == nullptr) return {};
+  UpdatePart part;
+  part.range = {first_chunk_, last_chunk_};
+  part.grad_sum_of_squares = sum_of_squares_;
+  return part;
+}
+
+void SharedMemoryGradSync::EndUpdate() {
+  if (state_ == nullptr) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  comm_.Barrier();
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 

@@ -8,6 +8,19 @@
 // instead of 12 ms for a 55 MB gradient on 2 ranks, README "Gradient
 // sync").
 //
+// The parameters, Adam's moments and the moving average are the same on
+// every rank, and so is their update. ShareState (trainer.cc, at the
+// start) moves them into a second segment, one copy for the node, and
+// from then on each rank sums only its slice of the gradients (into its
+// own buffer, with the slice's sums of squares for the clipping norm) and
+// updates only that slice of the state (Part, ApplyUpdate, Ema::Update);
+// EndUpdate waits until every rank has. Per rank and step that reads and
+// writes each state buffer 1/N times instead of once, and drops the copy
+// of the sums into the other buffers and the norm's own pass; the node
+// holds one copy of the state instead of N. Rank 0 writes checkpoints
+// from the shared copy between EndUpdate and its next step's Finish, and
+// no rank writes the state before rank 0 has reached that Finish.
+//
 // Per step (GradSync): BeginLastBackward moves the rank's buffer into the
 // segment the first time (ParamSet::MoveTo; the segment is created then,
 // collectively, when the buffer's size is known); Finish waits in a
@@ -29,8 +42,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "trainer/grad_sync.h"
 
@@ -46,26 +61,42 @@ class SharedMemoryGradSync final : public GradSync {
 
   GradReadyFn BeginLastBackward(ParamSet& grads) override;
   void Finish(ParamSet& grads, StepTotals& totals) override;
+  bool ShareState(const std::vector<ParamSet*>& buffers) override;
+  UpdatePart Part() const override;
+  void EndUpdate() override;
 
-  // After the first step: whether the segment is in use (false: the MPI
-  // allreduce fallback), and why not.
-  bool active() const { return fallback_ == nullptr && segment_ != nullptr; }
+  // Whether the gradient segment is in use (false before the first step
+  // and with the MPI allreduce fallback), and why not.
+  bool active() const { return fallback_ == nullptr && grads_ != nullptr; }
   const std::string& fallback_reason() const { return fallback_reason_; }
+  // Whether ShareState placed the state in shared memory.
+  bool shared_state() const { return state_ != nullptr; }
 
   struct Segment;
 
  private:
-  // Collective at the first step: the segment for buffers of `floats`.
+  // Collective: a segment of `count` buffers of `floats` floats and
+  // `extra_doubles` doubles after them; null (every rank) and `reason`
+  // when some rank could not map it (each logs why).
+  std::shared_ptr<Segment> NewSegment(std::size_t floats, std::size_t count,
+                                      std::size_t extra_doubles, const std::string& what,
+                                      std::string& reason);
+  // Collective at the first step: the gradient segment, or the fallback.
   void Create(std::size_t floats);
   // Moves `grads` into this rank's part of the segment (first step).
   void Adopt(ParamSet& grads);
+  // Sums this rank's chunks of the ranks' buffers: into every buffer, or
+  // (shared state) into this rank's with the chunks' sums of squares.
   void ReduceSlice();
 
   Comm& comm_;
   std::size_t max_segment_bytes_;
-  std::shared_ptr<Segment> segment_;
+  std::shared_ptr<Segment> grads_;  // one gradient buffer per rank
+  std::shared_ptr<Segment> state_;  // the shared buffers; extra: chunk sums of squares
   std::unique_ptr<GradSync> fallback_;
   std::string fallback_reason_;
+  std::int64_t first_chunk_ = 0, last_chunk_ = 0;  // this rank's slice
+  double sum_of_squares_ = 0;                      // of the step's summed gradient
 };
 
 }  // namespace rnnsearch

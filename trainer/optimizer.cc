@@ -16,17 +16,21 @@ OptimizerOptions OptimizerOptions::FromConfig(const TrainConfig& train) {
   return o;
 }
 
+double ChunkSumOfSquares(const float* x, std::size_t begin, std::size_t end) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (std::size_t i = begin; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s;
+}
+
 double SumOfSquares(const float* x, std::size_t n) {
   const std::int64_t chunks = buffer_loops::NumChunks(n);
   std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::size_t begin = static_cast<std::size_t>(c) * buffer_loops::kChunk;
-    const std::size_t end = std::min(n, begin + buffer_loops::kChunk);
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (std::size_t i = begin; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
-    partial[static_cast<std::size_t>(c)] = s;
+    partial[static_cast<std::size_t>(c)] =
+        ChunkSumOfSquares(x, begin, std::min(n, begin + buffer_loops::kChunk));
   }
   double total = 0.0;
   for (double s : partial) total += s;
@@ -64,13 +68,14 @@ Optimizer::Optimizer(const OptimizerOptions& options, const ModelDims& dims) : o
   }
 }
 
-void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double grad_scale) {
+void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double grad_scale,
+                     buffer_loops::ChunkRange range) {
   assert(params.size() == grads.size());
   ++step_;
   const float gs = static_cast<float>(grad_scale);
   if (options_.kind == "sgd") {
     const float rate = static_cast<float>(lr);
-    buffer_loops::ForChunks(params.size(), [&](std::size_t begin, std::size_t end) {
+    buffer_loops::ForChunks(params.size(), range, [&](std::size_t begin, std::size_t end) {
       float* __restrict p = params.data();
       const float* __restrict g = grads.data();
 #pragma omp simd
@@ -87,7 +92,7 @@ void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double 
   const float step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
   const float bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
   const float eps = static_cast<float>(options_.eps);
-  buffer_loops::ForChunks(params.size(), [&](std::size_t begin, std::size_t end) {
+  buffer_loops::ForChunks(params.size(), range, [&](std::size_t begin, std::size_t end) {
     float* __restrict p = params.data();
     float* __restrict m = m_.data();
     float* __restrict v = v_.data();
@@ -125,13 +130,16 @@ bool GradAccumulator::Add(std::int64_t target_tokens) {
 }
 
 UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad_sum,
-                        std::int64_t tokens, double lr, double clip_norm) {
+                        std::int64_t tokens, double lr, double clip_norm, const UpdatePart& part) {
   assert(tokens > 0);
   UpdateStats stats;
   const double inv_tokens = 1.0 / static_cast<double>(tokens);
-  stats.grad_norm = GlobalNorm(grad_sum) * inv_tokens;
+  const double sum_of_squares = part.grad_sum_of_squares
+                                   ? *part.grad_sum_of_squares
+                                   : SumOfSquares(grad_sum.data(), grad_sum.size());
+  stats.grad_norm = std::sqrt(sum_of_squares) * inv_tokens;
   stats.clip_factor = ClipFactor(stats.grad_norm, clip_norm);
-  optimizer.Step(params, grad_sum, lr, inv_tokens * stats.clip_factor);
+  optimizer.Step(params, grad_sum, lr, inv_tokens * stats.clip_factor, part.range);
   return stats;
 }
 

@@ -21,9 +21,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
+#include "trainer/buffer_loops.h"
 #include "trainer/params.h"
 #include "trainer/state_refs.h"
 
@@ -43,6 +45,10 @@ struct OptimizerOptions {
 // whose partial sums are added in chunk order: the same bits for any
 // number of threads.
 double SumOfSquares(const float* x, std::size_t n);
+
+// SumOfSquares' partial sum of one chunk, x[begin, end): a gradient sync
+// that sums the chunks computes these on the way (the same bits).
+double ChunkSumOfSquares(const float* x, std::size_t begin, std::size_t end);
 
 // The L2 norm of the whole buffer (sqrt of SumOfSquares).
 double GlobalNorm(const ParamSet& x);
@@ -71,7 +77,9 @@ class Optimizer {
   //         p -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
   // (PyTorch's torch.optim.Adam without weight decay, in float32 with the
   // scalar factors computed in double.)
-  void Step(ParamSet& params, const ParamSet& grads, double lr, double grad_scale = 1.0);
+  // Only the chunks of `range` are updated (the step count always).
+  void Step(ParamSet& params, const ParamSet& grads, double lr, double grad_scale = 1.0,
+            buffer_loops::ChunkRange range = {});
 
   std::int64_t step() const { return step_; }
   const OptimizerOptions& options() const { return options_; }
@@ -114,7 +122,18 @@ struct UpdateStats {
 // grad_sum / tokens (tokens > 0: every real target token of the step),
 // clipped to global norm clip_norm (0: no clipping), applied at rate lr.
 // grad_sum is left as it was.
+//
+// `part`: the share of the update this rank computes when the ranks of a
+// node share the parameters and the optimizer's state (GradSync::Part):
+// the chunks to update, and the sum of squares of the whole gradient sum
+// when the sync computed it (else it is computed here from grad_sum, all
+// of which must then hold the sum).
+struct UpdatePart {
+  buffer_loops::ChunkRange range;
+  std::optional<double> grad_sum_of_squares;
+};
 UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad_sum,
-                        std::int64_t tokens, double lr, double clip_norm);
+                        std::int64_t tokens, double lr, double clip_norm,
+                        const UpdatePart& part = {});
 
 }  // namespace rnnsearch

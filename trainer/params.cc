@@ -85,7 +85,12 @@ ParamSet::ParamSet(const ParamSet& other)
       data_(other.data(), other.data() + other.size_) {}
 
 ParamSet& ParamSet::operator=(const ParamSet& other) {
-  if (this != &other) *this = ParamSet(other);
+  if (this == &other) return *this;
+  if (external_ != nullptr && other.size_ == size_ && other.specs_.size() == specs_.size()) {
+    std::copy(other.data(), other.data() + size_, external_);  // stays where it is
+    return *this;
+  }
+  *this = ParamSet(other);
   return *this;
 }
 
@@ -104,8 +109,8 @@ ParamSet& ParamSet::operator=(ParamSet&& other) noexcept {
   return *this;
 }
 
-void ParamSet::MoveTo(float* storage, std::shared_ptr<const void> keep) {
-  std::copy(data(), data() + size_, storage);
+void ParamSet::MoveTo(float* storage, std::shared_ptr<const void> keep, bool copy) {
+  if (copy) std::copy(data(), data() + size_, storage);
   external_ = storage;
   keep_ = std::move(keep);
   std::vector<float>().swap(data_);

@@ -44,7 +44,8 @@ class ParamSet {
   ParamSet() = default;
   explicit ParamSet(const ModelDims& dims);  // zero-filled
   // A copy owns ordinary memory, also when `other` lives in external
-  // storage (MoveTo).
+  // storage (MoveTo); assigning to a set in external storage with the
+  // same layout copies the values into that storage.
   ParamSet(const ParamSet& other);
   ParamSet& operator=(const ParamSet& other);
   ParamSet(ParamSet&& other) noexcept;
@@ -71,10 +72,12 @@ class ParamSet {
 
   // Copies the buffer to `storage` (room for size() floats, valid while
   // `keep` is alive) and uses it from then on, releasing the own memory:
-  // for a gradient buffer in memory shared with the other ranks of the
-  // node (trainer/grad_sync_shm.h). Pointers from data(), Get and Find
-  // taken before are invalid after the call.
-  void MoveTo(float* storage, std::shared_ptr<const void> keep);
+  // for buffers in memory shared with the other ranks of the node
+  // (trainer/grad_sync_shm.h). copy = false: `storage` already holds the
+  // same values (another process copied them there). Pointers from
+  // data(), Get and Find taken before are invalid after the call.
+  void MoveTo(float* storage, std::shared_ptr<const void> keep, bool copy = true);
+  bool external() const { return external_ != nullptr; }
 
  private:
   ModelDims dims_;

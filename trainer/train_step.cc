@@ -58,8 +58,15 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   const std::int64_t t = state.training.step + 1;
   out.lr = state.schedule.LearningRate(t);
   // The buffer already holds the gradient (scaled by 1 / T): one "token".
-  out.update = ApplyUpdate(state.optimizer, state.params, state.grads, 1, out.lr, train.clip_norm);
-  if (state.ema) state.ema->Update(state.params);
+  // This rank's part of the update (all of it unless the sync shares the
+  // state between the ranks of the node).
+  const UpdatePart part = sync.Part();
+  out.update =
+      ApplyUpdate(state.optimizer, state.params, state.grads, 1, out.lr, train.clip_norm, part);
+  if (state.ema) state.ema->Update(state.params, part.range);
+  const double end_update = Now();
+  sync.EndUpdate();
+  out.sync_seconds += Now() - end_update;
   state.training.step = t;
   state.training.position = batches.back().next;
   state.training.epoch = batches.back().position.epoch;

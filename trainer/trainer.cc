@@ -65,6 +65,10 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   }
   s.StoreRng();
   BroadcastRunState(comm, s);
+  // Equal on every rank from here on: the sync may keep one copy per node.
+  std::vector<ParamSet*> state_buffers = {&s.params};
+  for (const StateRefs::Buffers& b : s.Refs().buffers) state_buffers.push_back(b.set);
+  sync_->ShareState(state_buffers);
   TrainingState& t = s.training;
   if (t.best_step >= 0 && t.best_metric != config.train.early_stop_metric) {
     RNN_LOG(kWarn) << "train.early_stop_metric changed from " << t.best_metric << " to "

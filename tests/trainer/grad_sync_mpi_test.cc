@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 #include "tests/mpi_test_env.h"
+#include "trainer/ema.h"
 #include "trainer/grad_sync_shm.h"
+#include "trainer/optimizer.h"
 #include "tests/trainer/model_fixture.h"
 
 namespace rnnsearch {
@@ -136,6 +141,72 @@ TEST(GradSync, SharedMemoryFallsBackToAllreduceWithoutRoom) {
     ASSERT_EQ(grads.data()[i], static_cast<float>(n * (n - 1) / 2 + n * static_cast<int>(i % 5)));
   }
   EXPECT_EQ(totals.loss, n);
+}
+
+// The shared state (ShareState): each rank sums and updates its part of
+// one copy of the parameters, Adam's moments and the moving average, and
+// after three clipped steps every buffer holds the bits of the whole
+// update applied by one process to the same summed gradients.
+TEST(GradSync, SharedStateSplitsTheUpdateAndKeepsItsBits) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({});
+  auto init = [&](ParamSet& p) {
+    for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = Part(7, i, 1) - 0.5f;
+  };
+  // One process's update of the summed gradients.
+  ParamSet ref(d), ref_grads(d);
+  init(ref);
+  Optimizer ref_opt(OptimizerOptions{}, d);
+  Ema ref_ema(0.9, ref);
+  std::vector<UpdateStats> ref_stats;
+  for (int step = 0; step < 3; ++step) {
+    for (std::size_t i = 0; i < ref_grads.size(); ++i) {
+      float sum = Part(0, i, step);
+      for (int k = 1; k < n; ++k) sum += Part(k, i, step);
+      ref_grads.data()[i] = sum;
+    }
+    ref_stats.push_back(ApplyUpdate(ref_opt, ref, ref_grads, 1, 0.01, 0.5));
+    ref_ema.Update(ref);
+  }
+
+  ParamSet params(d), grads(d);
+  init(params);
+  Optimizer opt(OptimizerOptions{}, d);
+  Ema ema(0.9, params);
+  SharedMemoryGradSync sync(comm);
+  std::vector<ParamSet*> state = {&params, &ema.params()};
+  for (const StateRefs::Buffers& b : opt.State().buffers) state.push_back(b.set);
+  ASSERT_TRUE(sync.ShareState(state));
+  EXPECT_TRUE(params.external());
+  const buffer_loops::ChunkRange mine = sync.Part().range;
+  const std::int64_t chunks = buffer_loops::NumChunks(params.size());
+  EXPECT_EQ(mine.first, chunks * r / n);
+  EXPECT_EQ(mine.last, chunks * (r + 1) / n);
+  for (int step = 0; step < 3; ++step) {
+    grads.Zero();
+    sync.BeginLastBackward(grads);
+    for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, step);
+    StepTotals totals;
+    sync.Finish(grads, totals);
+    const UpdatePart part = sync.Part();
+    ASSERT_TRUE(part.grad_sum_of_squares.has_value());
+    const UpdateStats st = ApplyUpdate(opt, params, grads, 1, 0.01, 0.5, part);
+    EXPECT_EQ(st.grad_norm, ref_stats[static_cast<std::size_t>(step)].grad_norm) << step;
+    EXPECT_LT(st.clip_factor, 1.0);  // the clipping is exercised
+    ema.Update(params, part.range);
+    sync.EndUpdate();
+  }
+  // Every rank sees every part (one copy), bit for bit the reference.
+  for (const auto& [what, got, want] :
+       {std::tuple{"params", &params, &ref}, std::tuple{"ema", &ema.params(), &ref_ema.params()},
+        std::tuple{"adam.m", opt.State().buffers[0].set, ref_opt.State().buffers[0].set},
+        std::tuple{"adam.v", opt.State().buffers[1].set, ref_opt.State().buffers[1].set}}) {
+    ASSERT_EQ(got->size(), want->size());
+    for (std::size_t i = 0; i < got->size(); ++i) {
+      ASSERT_EQ(got->data()[i], want->data()[i]) << what << "[" << i << "] on rank " << r;
+    }
+  }
 }
 
 TEST(GradSync, SharedMemoryOnlyForTheBlockingSyncOnOneNode) {

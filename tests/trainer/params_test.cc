@@ -109,6 +109,11 @@ TEST(Params, MovedToExternalStorageCopiesOwnTheirMemory) {
   EXPECT_EQ(alive.lock()->at(7), 0.0f);
   EXPECT_EQ(assigned.data()[7], 7.0f);
 
+  assigned.data()[7] = 70.0f;
+  p = assigned;  // the values go into the external storage
+  EXPECT_EQ(p.data(), alive.lock()->data());
+  EXPECT_EQ(alive.lock()->at(7), 70.0f);
+
   const float* external = p.data();
   ParamSet moved = std::move(p);  // keeps the storage
   EXPECT_EQ(moved.data(), external);
