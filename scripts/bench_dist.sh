@@ -4,8 +4,11 @@
 # bound to its own core, once over shared memory (Open MPI's default
 # transports) and once over TCP (--mca btl tcp,self). Each run measures in
 # the same process: rank 0 alone (1 rank x 1 thread), both ranks with the
-# overlapped and with the blocking gradient sync (same per-rank batch:
-# weak scaling), and a plain MPI_Allreduce of the gradient's bytes, with
+# overlapped and with the blocking gradient sync, and with the
+# shared-memory sync, with a state per rank (`shared`) and with the state
+# shared (`sharded`, the default of `rnnsearch train` on one node; these
+# two do not use the MPI transport) (same per-rank batch: weak scaling),
+# and a plain MPI_Allreduce of the gradient's bytes, with
 # dist.bound (the no-sync step plus one plain allreduce: the best a sync
 # can do on cores that have nothing spare). Prints the bench's JSON lines
 # (each with "transport": "shm" or "tcp").
