@@ -106,7 +106,9 @@ std::shared_ptr<SharedMemoryGradSync::Segment> SharedMemoryGradSync::NewSegment(
     if (reason.empty()) reason = std::to_string(failed) + " rank(s) could not map " + name;
     if (!error.empty() || rank == 0) {
       RNN_LOG(kWarn) << "gradient sync: no shared-memory segment for " << what << " ("
-                     << (error.empty() ? reason : error) << ")";
+                     << (error.empty() ? reason : error)
+                     << "); give /dev/shm more room (Docker: --shm-size) or set "
+                        "dist.shared_memory: false";
     }
     return nullptr;
   }
