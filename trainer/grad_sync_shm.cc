@@ -17,8 +17,9 @@
 
 namespace rnnsearch {
 
-// One mapping of the node's segment: `ranks` buffers of `stride` floats
-// (a whole number of pages), rank k's at base + k * stride.
+// One mapping of a node segment: buffers of `floats` floats, `stride`
+// apart (a whole number of pages), buffer k at base + k * stride, then
+// `extra` doubles.
 struct SharedMemoryGradSync::Segment {
   void* base = MAP_FAILED;
   std::size_t bytes = 0;

@@ -1,25 +1,27 @@
 // The gradient sync of ranks that all share one node: their gradient
 // buffers live side by side in one POSIX shared-memory segment, and each
-// rank sums its slice of the buffer over all ranks and writes the sum back
-// into every rank's buffer. No bytes are copied through MPI: where an
-// MPI_Allreduce moves every byte through the library's own shared-memory
-// channel (a copy in, the sum, a copy out), this reads every buffer once
-// and writes it once, spread over all the node's cores (about 3.5 ms
-// instead of 12 ms for a 55 MB gradient on 2 ranks, README "Gradient
-// sync").
+// rank sums its slice of the buffers over all ranks. No bytes are copied
+// through MPI: where an MPI_Allreduce moves every byte through the
+// library's own shared-memory channel (a copy in, the sum, a copy out),
+// this reads every buffer once, spread over all the node's cores (about
+// 3.5 ms instead of 10-12 ms for a 55 MB gradient on 2 ranks, README
+// "Gradient sync").
 //
-// The parameters, Adam's moments and the moving average are the same on
-// every rank, and so is their update. ShareState (trainer.cc, at the
-// start) moves them into a second segment, one copy for the node, and
-// from then on each rank sums only its slice of the gradients (into its
-// own buffer, with the slice's sums of squares for the clipping norm) and
-// updates only that slice of the state (Part, ApplyUpdate, Ema::Update);
-// EndUpdate waits until every rank has. Per rank and step that reads and
-// writes each state buffer 1/N times instead of once, and drops the copy
-// of the sums into the other buffers and the norm's own pass; the node
-// holds one copy of the state instead of N. Rank 0 writes checkpoints
-// from the shared copy between EndUpdate and its next step's Finish, and
-// no rank writes the state before rank 0 has reached that Finish.
+// The shared state (the default of `rnnsearch train`): the parameters,
+// Adam's moments and the moving average are the same on every rank, and
+// so is their update. ShareState (trainer.cc, at the start) moves them
+// into a second segment, one copy for the node; from then on each rank
+// sums its slice of the gradients into its own buffer only, with the
+// slice's sums of squares for the clipping norm, and updates only that
+// slice of the state (Part, ApplyUpdate, Ema::Update); EndUpdate waits
+// until every rank has. Per rank and step that reads and writes each
+// state buffer 1/N times instead of once and drops the norm's own pass;
+// the node holds one copy of the state instead of N. Rank 0 writes
+// checkpoints from the shared copy between EndUpdate and its next step's
+// Finish, and no rank writes the state before rank 0 has reached that
+// Finish. Without the shared state (no room for it), each rank writes its
+// slice's sums into every rank's buffer and every rank updates its own
+// copy of the state.
 //
 // Per step (GradSync): BeginLastBackward moves the rank's buffer into the
 // segment the first time (ParamSet::MoveTo; the segment is created then,
@@ -30,15 +32,18 @@
 // The next step's backward pass may overwrite the buffers from then on.
 //
 // Exactness: element i is summed in rank order, ((g_0 + g_1) + g_2) + ...,
-// by one rank and copied to all, so every rank gets the same bits, and
-// the same ones for any number of threads.
+// by one rank, so every rank uses the same bits, the same ones for any
+// number of threads; the norm adds the chunks' sums of squares in
+// SumOfSquares' order, so the update is bit for bit the one a single
+// process applies to the same summed gradient.
 //
-// The segment is created by rank 0 in /dev/shm, opened by the others and
-// unlinked as soon as all have it mapped, so nothing stays behind when the
-// job ends or is killed. Its memory is reserved up front (posix_fallocate):
-// if /dev/shm is too small (containers often give it 64 MB) or any rank
-// cannot map it, every rank logs why and the sync falls back to the
-// blocking MPI allreduce (MakeAllreduceGradSync) for the whole run.
+// The segments are created by rank 0 in /dev/shm, opened by the others
+// and unlinked as soon as all have them mapped, so nothing stays behind
+// when the job ends or is killed. Their memory is reserved up front
+// (posix_fallocate): if /dev/shm is too small (containers often give it
+// 64 MB) or any rank cannot map a segment, every rank logs why and the
+// sync falls back: to the blocking MPI allreduce (MakeAllreduceGradSync)
+// without the gradient segment, to a state per rank without the other.
 #pragma once
 
 #include <cstddef>
