@@ -4,6 +4,7 @@
 #include "trainer/grad_sync.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <tuple>
 #include <vector>
@@ -206,6 +207,37 @@ TEST(GradSync, SharedStateSplitsTheUpdateAndKeepsItsBits) {
     for (std::size_t i = 0; i < got->size(); ++i) {
       ASSERT_EQ(got->data()[i], want->data()[i]) << what << "[" << i << "] on rank " << r;
     }
+  }
+}
+
+// Room for the gradients but not for the state: every rank keeps its
+// own copy and updates all of it, with every buffer holding the sums.
+TEST(GradSync, SharedStateFallsBackToACopyPerRank) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({});
+  ParamSet params(d), grads(d);
+  Optimizer opt(OptimizerOptions{}, d);
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t stride = (grads.size() * sizeof(float) + page - 1) / page * page;
+  // Exactly the gradient segment; the state's (3 buffers and the chunks'
+  // sums) is larger for 1-3 ranks.
+  SharedMemoryGradSync sync(comm, stride * static_cast<std::size_t>(n));
+  std::vector<ParamSet*> state = {&params};
+  for (const StateRefs::Buffers& b : opt.State().buffers) state.push_back(b.set);
+  EXPECT_FALSE(sync.ShareState(state));
+  EXPECT_TRUE(sync.active());  // the gradients are still summed in shared memory
+  EXPECT_FALSE(params.external());
+  EXPECT_TRUE(sync.Part().range.whole());
+  EXPECT_FALSE(sync.Part().grad_sum_of_squares.has_value());
+  for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, 0);
+  sync.BeginLastBackward(grads);
+  StepTotals totals;
+  sync.Finish(grads, totals);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    float want = Part(0, i, 0);
+    for (int k = 1; k < n; ++k) want += Part(k, i, 0);
+    ASSERT_EQ(grads.data()[i], want) << i;
   }
 }
 
