@@ -1,12 +1,17 @@
 #include "trainer/grad_sync_shm.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -37,9 +42,43 @@ namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+constexpr char kSegmentPrefix[] = "rnnsearch-grad-";
+
 std::string SegmentName() {
   std::random_device rd;
-  return "/rnnsearch-grad-" + std::to_string(getpid()) + "-" + std::to_string(rd());
+  return "/" + std::string(kSegmentPrefix) + std::to_string(getpid()) + "-" +
+         std::to_string(rd());
+}
+
+// A segment keeps its name in /dev/shm only while its job's ranks open it
+// (milliseconds): a job killed then leaves it behind, and its memory stays
+// taken until a reboot. Rank 0 removes such names before it creates its
+// own: this user's, older than a minute, whose creator (the PID in the
+// name) is gone. A live job's name, even one from another PID namespace
+// sharing /dev/shm, is unlinked long before it is a minute old.
+void RemoveStaleSegments() {
+  DIR* dir = opendir("/dev/shm");
+  if (dir == nullptr) return;
+  const std::size_t prefix = std::strlen(kSegmentPrefix);
+  while (const dirent* e = readdir(dir)) {
+    if (std::strncmp(e->d_name, kSegmentPrefix, prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name + prefix, &end, 10);
+    if (pid <= 0 || *end != '-') continue;
+    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours
+    struct stat st {};
+    if (fstatat(dirfd(dir), e->d_name, &st, 0) != 0 || st.st_uid != geteuid() ||
+        std::time(nullptr) - st.st_mtime < 60) {
+      continue;
+    }
+    const std::string name = std::string("/") + e->d_name;
+    if (shm_unlink(name.c_str()) == 0) {
+      RNN_LOG(kInfo) << "gradient sync: removed /dev/shm" << name << " ("
+                     << (st.st_size >> 20) << " MB), left behind by a job that was killed "
+                     << "(its process " << pid << " is gone)";
+    }
+  }
+  closedir(dir);
 }
 
 // Creates (rank 0) or opens the segment `name` of `bytes` bytes and maps it
@@ -94,6 +133,7 @@ std::shared_ptr<SharedMemoryGradSync::Segment> SharedMemoryGradSync::NewSegment(
     error = "a segment of " + std::to_string(seg->bytes) + " bytes for " + what +
             " exceeds the limit of " + std::to_string(max_segment_bytes_) + " bytes";
   } else if (rank == 0) {
+    RemoveStaleSegments();
     error = MapSegment(name, true, *seg);
   }
   reason = error;  // rank 0's, or "" when it has the segment

@@ -39,11 +39,14 @@
 //
 // The segments are created by rank 0 in /dev/shm, opened by the others
 // and unlinked as soon as all have them mapped, so nothing stays behind
-// when the job ends or is killed. Their memory is reserved up front
-// (posix_fallocate): if /dev/shm is too small (containers often give it
-// 64 MB) or any rank cannot map a segment, every rank logs why and the
-// sync falls back: to the blocking MPI allreduce (MakeAllreduceGradSync)
-// without the gradient segment, to a state per rank without the other.
+// when the job ends or is killed, except for a job killed in those few
+// milliseconds: rank 0 removes such leftovers (a minute old, their
+// creator's PID gone) before it creates a segment. Their memory is
+// reserved up front (posix_fallocate): if /dev/shm is too small
+// (containers often give it 64 MB) or any rank cannot map a segment, every
+// rank logs why and the sync falls back: to the blocking MPI allreduce
+// (MakeAllreduceGradSync) without the gradient segment, to a state per
+// rank without the other.
 #pragma once
 
 #include <cstddef>

@@ -3,9 +3,15 @@
 // totals; a stop request on one rank reaches every rank.
 #include "trainer/grad_sync.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+#include <fstream>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -121,6 +127,50 @@ TEST(GradSync, SharedMemorySumsInRankOrderOnEveryRank) {
   // The buffer outlives the sync (it keeps the segment mapped).
   const ParamSet copy = grads;
   EXPECT_EQ(copy.data()[3], grads.data()[3]);
+}
+
+// A name a killed job left in /dev/shm (a minute old, its creator's PID
+// gone) is removed when rank 0 creates a segment; a younger one, and one
+// whose creator lives, are kept.
+TEST(GradSync, SharedMemoryRemovesSegmentsOfKilledJobs) {
+  Comm& comm = testing::World();
+  // PIDs are below pid_max: no process has this one.
+  std::ifstream pid_max_file("/proc/sys/kernel/pid_max");
+  long dead = 0;
+  ASSERT_TRUE(pid_max_file >> dead);
+  const std::string tag = std::to_string(getpid());
+  const std::string stale = "/rnnsearch-grad-" + std::to_string(dead) + "-" + tag;
+  const std::string young = "/rnnsearch-grad-" + std::to_string(dead) + "-" + tag + "y";
+  const std::string alive = "/rnnsearch-grad-" + std::to_string(getpid()) + "-" + tag + "a";
+  auto exists = [](const std::string& name) {
+    return ::access(("/dev/shm" + name).c_str(), F_OK) == 0;
+  };
+  if (comm.rank() == 0) {
+    for (const std::string& name : {stale, young, alive}) {
+      const int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+      ASSERT_GE(fd, 0) << name;
+      ASSERT_EQ(ftruncate(fd, 4096), 0);
+      if (name != young) {
+        const timespec old[2] = {{std::time(nullptr) - 120, 0}, {std::time(nullptr) - 120, 0}};
+        ASSERT_EQ(futimens(fd, old), 0);
+      }
+      close(fd);
+    }
+  }
+  comm.Barrier();
+  {
+    ParamSet grads(testing::TinyDims({}));
+    SharedMemoryGradSync sync(comm);
+    sync.BeginLastBackward(grads);
+    ASSERT_TRUE(sync.active()) << sync.fallback_reason();
+  }
+  comm.Barrier();
+  if (comm.rank() == 0) {
+    EXPECT_FALSE(exists(stale));
+    EXPECT_TRUE(exists(young));
+    EXPECT_TRUE(exists(alive));
+    for (const std::string& name : {stale, young, alive}) shm_unlink(name.c_str());
+  }
 }
 
 TEST(GradSync, SharedMemoryFallsBackToAllreduceWithoutRoom) {
