@@ -26,6 +26,7 @@ namespace rnnsearch {
 namespace {
 
 using testing::AllVariants;
+using testing::ScoreBound;
 using testing::TinyDims;
 using testing::Variant;
 
@@ -165,7 +166,8 @@ TEST(BeamSearch, ScoresAreTheModelsLogProbabilities) {
     for (std::size_t b = 0; b < sources.size(); ++b) {
       for (const Hypothesis& h : got[b].nbest) {
         const double want = ModelScore(model, params, sources[b], h.tokens, h.finished);
-        EXPECT_NEAR(h.score, want, 1e-4 * std::max(1.0, std::abs(want))) << v.Name();
+        const std::size_t sl = sources[b].size() + 1, tl = h.tokens.size() + 1;
+        EXPECT_NEAR(h.score, want, ScoreBound(d, sl, tl, want)) << v.Name();
         EXPECT_NEAR(h.normalized, Normalized(h.score, h.length(), 0.7), 1e-12);
       }
     }
@@ -198,8 +200,9 @@ TEST(BeamSearch, EnsembleScoresAreTheMeanOfTheMembers) {
         const double s1 = ModelScore(m1, p1, sources[b], h.tokens, h.finished);
         const double s2 = ModelScore(m2, p2, sources[b], h.tokens, h.finished);
         const double want = 0.5 * (s1 + s2);
-        EXPECT_NEAR(h.score, want, 1e-4 * std::max(1.0, std::abs(want)))
-            << v.Name() << " + " << w.Name();
+        const std::size_t sl = sources[b].size() + 1, tl = h.tokens.size() + 1;
+        const double tol = std::max(ScoreBound(d1, sl, tl, want), ScoreBound(d2, sl, tl, want));
+        EXPECT_NEAR(h.score, want, tol) << v.Name() << " + " << w.Name();
         if (std::abs(s1 - s2) > 1e-3) ++differs;
       }
     }
@@ -266,7 +269,8 @@ TEST(BeamSearch, BestNeverScoresBelowGreedy) {
           const int g_len = static_cast<int>(g[b].size()) + (g_finished ? 1 : 0);
           const double g_norm = Normalized(g_score, g_len, alpha);
           const Hypothesis& best = got[b].nbest[0];
-          EXPECT_GE(best.normalized, g_norm - 1e-4 * std::max(1.0, std::abs(g_norm)))
+          const double tol = ScoreBound(d, sources[b].size() + 1, g[b].size() + 1, g_norm);
+          EXPECT_GE(best.normalized, g_norm - tol)
               << v.Name() << " K=" << K << " alpha=" << alpha << " sentence " << b;
           ++compared;
           if (best.normalized > g_norm + 1e-3) ++improved;
@@ -322,7 +326,10 @@ TEST(BeamSearch, SentencesDecodeAsAloneInABatch) {
     ASSERT_EQ(alone[0].nbest.size(), together[b].nbest.size());
     for (std::size_t k = 0; k < alone[0].nbest.size(); ++k) {
       EXPECT_EQ(alone[0].nbest[k].tokens, together[b].nbest[k].tokens) << "sentence " << b;
-      EXPECT_NEAR(alone[0].nbest[k].score, together[b].nbest[k].score, 1e-4);
+      const double want = together[b].nbest[k].score;
+      const std::size_t tl = together[b].nbest[k].tokens.size() + 1;
+      EXPECT_NEAR(alone[0].nbest[k].score, want,
+                  ScoreBound(params.dims(), sources[b].size() + 1, tl, want));
     }
   }
   EXPECT_TRUE(search.Translate({}).empty());
@@ -393,7 +400,8 @@ TEST(BeamSearch, AttentionOfTheBest) {
           EXPECT_GE(w, 0.0f);
           sum += w;
         }
-        EXPECT_NEAR(sum, 1.0, 1e-5) << v.Name() << " sentence " << s << " row " << i;
+        EXPECT_NEAR(sum, 1.0, testing::SumTolerance(cols))
+            << v.Name() << " sentence " << s << " row " << i;
       }
     }
   }

@@ -302,8 +302,11 @@ TEST(OverlapGradSync, WithTheModelEqualsBlockingAndOneProcess) {
     EXPECT_EQ(t_overlap.loss, t_block.loss);
 
     const StepResult one = model.ForwardBackward(params, g_one, whole, scale, 3);
-    EXPECT_NEAR(t_overlap.loss, one.loss, 1e-5 * std::fabs(one.loss));
-    testing::ExpectSetsClose(g_one, g_overlap.data(), g_one.data(), 1e-5, 1e-5, "1 vs N ranks");
+    // Each rank's part runs other kernels (other batch sizes) than the
+    // whole batch: float rounding of the model's sums, as in model_test.
+    const double tol = testing::ModelTolerance(d, whole);
+    EXPECT_NEAR(t_overlap.loss, one.loss, tol * std::max(1.0, std::fabs(one.loss)));
+    testing::ExpectSetsClose(g_one, g_overlap.data(), g_one.data(), tol, "1 vs N ranks");
   }
 }
 

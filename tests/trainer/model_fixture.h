@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -103,24 +105,54 @@ inline void RandomParams(ParamSet& p, std::uint32_t seed, double scale = 0.5) {
   }
 }
 
-// Expects every tensor of got to match want: elementwise within tol
-// (relative to max(1, |want|), as ExpectAllClose), and as a whole within
-// rel_norm relative L2 error (which catches wrong small gradients too).
+// Expects got to match want within what float rounding of sums of about
+// 1 / tol terms allows (tol = 4 x terms x float eps, see SumTolerance), in
+// two ways:
+//  - each element within tol x the scale of its terms. That scale is the
+//    largest |want| of the whole set: every element is a sum of products
+//    of the same back-propagated errors and activations; neither 1 (far
+//    above gradients scaled by 1 / target tokens) nor the element's own
+//    |want| (far below its terms where they cancel) is the right unit;
+//  - each tensor as a whole within tol x its own L2 norm, which catches a
+//    wrong tensor of small gradients (a missing term of an attention bias).
+//    Its terms cancel, so its rounding is larger relative to its norm than
+//    an element's is to itself, but far less than the 4 x terms x eps
+//    bound allows (rounding grows like sqrt(terms) x eps in practice).
+// RNNSEARCH_TEST_MARGINS=1 prints the worst errors against the bounds, to
+// check the margins on another CPU.
 template <class A, class B>
 void ExpectSetsClose(const ParamSet& layout, const A* got, const B* want, double tol,
-                     double rel_norm, const std::string& what) {
+                     const std::string& what) {
+  double scale = 0;
+  for (std::size_t k = 0; k < layout.size(); ++k)
+    scale = std::max(scale, std::abs(static_cast<double>(want[k])));
+  ASSERT_GT(scale, 0) << what << ": every gradient element is 0";
+  double worst = 0, worst_l2 = 0;
+  std::string worst_name, worst_l2_name;
   for (const ParamSpec& s : layout.specs()) {
     const std::int64_t off = layout.Offset(s.name);
-    ExpectAllClose(got + off, want + off, static_cast<std::size_t>(s.size()), tol,
-                   what + " " + s.name);
-    double err = 0, norm = 0;
+    int reported = 0;
+    double err2 = 0, norm2 = 0;
     for (std::int64_t k = 0; k < s.size(); ++k) {
-      const double w = static_cast<double>(want[off + k]);
-      err += (static_cast<double>(got[off + k]) - w) * (static_cast<double>(got[off + k]) - w);
-      norm += w * w;
+      const double g = static_cast<double>(got[off + k]), w = static_cast<double>(want[off + k]);
+      const double err = std::abs(g - w);
+      err2 += err * err;
+      norm2 += w * w;
+      if (err / scale > worst) worst = err / scale, worst_name = s.name;
+      if (!(err <= tol * scale) && reported++ < 3) {
+        ADD_FAILURE() << what << " " << s.name << "[" << k << "]: got " << g << ", want " << w
+                      << " (|err| " << err << " > tol " << tol << " x scale " << scale << ")";
+      }
     }
-    EXPECT_LE(std::sqrt(err), rel_norm * std::sqrt(norm) + 1e-30)
-        << what << " " << s.name << ": relative L2 error";
+    const double rel = std::sqrt(err2) / std::max(std::sqrt(norm2), 1e-300);
+    if (rel > worst_l2) worst_l2 = rel, worst_l2_name = s.name;
+    EXPECT_LE(std::sqrt(err2), tol * std::sqrt(norm2))
+        << what << " " << s.name << ": relative L2 error " << rel << " > tol " << tol;
+  }
+  if (std::getenv("RNNSEARCH_TEST_MARGINS") != nullptr) {
+    std::printf("margin %s: elements %.0fx (%s), tensors %.0fx (%s)\n", what.c_str(),
+                tol / std::max(worst, 1e-300), worst_name.c_str(), tol / std::max(worst_l2, 1e-300),
+                worst_l2_name.c_str());
   }
 }
 
@@ -134,6 +166,21 @@ inline double ModelTolerance(const ModelDims& d, const Batch& b) {
                              (d.Hd + C + d.E + d.O + d.Vt + std::int64_t{b.tgt_steps} * b.size) +
                              d.enc_layers * b.src_steps * (G * d.He + C + d.He);
   return SumTolerance(terms);
+}
+
+// The tolerance, relative to max(1, |score|), of the log-probability of
+// one sentence pair (lengths with </s>) computed by two paths (decoder
+// steps against the training path, alone against in a padded batch):
+// the same chains of sums as a one-pair batch.
+inline double ScoreTolerance(const ModelDims& d, std::size_t src_len, std::size_t tgt_len) {
+  const Batch b = MakeBatch({static_cast<int>(src_len)}, {static_cast<int>(tgt_len)}, d, 0);
+  return ModelTolerance(d, b);
+}
+
+// ScoreTolerance(...) x max(1, |want|).
+inline double ScoreBound(const ModelDims& d, std::size_t src_len, std::size_t tgt_len,
+                         double want) {
+  return ScoreTolerance(d, src_len, tgt_len) * std::max(1.0, std::abs(want));
 }
 
 }  // namespace rnnsearch::testing

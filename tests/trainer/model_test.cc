@@ -62,7 +62,7 @@ void CheckModel(const Variant& v, float eps, std::int64_t readout_rows, std::uin
   EXPECT_EQ(got.tokens, batch.tgt_tokens());
   const double tol = ModelTolerance(d, batch);
   EXPECT_NEAR(got.loss, want, tol * std::max(1.0, std::abs(want)));
-  ExpectSetsClose(params, grads.data(), g.data().data(), tol, 1e-4, "d");
+  ExpectSetsClose(params, grads.data(), g.data().data(), tol, "d");
   EXPECT_EQ(model.Evaluate(params, batch).loss, got.loss);  // no dropout: the same forward
 }
 
