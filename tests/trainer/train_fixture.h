@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +23,7 @@
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "tests/launch/run_process.h"
+#include "tests/trainer/model_fixture.h"
 #include "trainer/checkpointing.h"
 #include "trainer/params.h"
 
@@ -45,6 +49,52 @@ inline void WriteTask(const fs::path& dir, const std::string& name, int pairs,
     src << "\n";
     tgt << "\n";
   }
+}
+
+// The relative rounding of one gradient element of a training step on the
+// tasks of WriteTask (sentences of at most 6 words and </s>, batches of
+// 10 sentences): ModelTolerance of the longest such batch.
+inline double TaskGradTolerance(const ModelDims& d) {
+  const std::vector<int> len(10, 7);
+  return ModelTolerance(d, MakeBatch(len, len, d, 0));
+}
+
+// Expects the parameters of two Adam runs (default betas 0.9, 0.999) of
+// `steps` steps at learning rate lr, on the same global batches, whose
+// gradients differ by float rounding only (sums in another order: other
+// ranks, other kernels), to agree as far as Adam lets them:
+//  - Adam moves an element by lr x m / sqrt(v). Where its gradient is well
+//    above its rounding, the move changes by at most about twice the
+//    gradient's relative rounding, grad_tol, per step: 99% of the elements
+//    must be within 2 x steps x lr x grad_tol. A sync that drops or
+//    misplaces a rank's part changes most moves by a good part of lr.
+//  - Where an element's gradient is at the level of its rounding (terms
+//    that cancel), the direction of its move is noise: no element may
+//    differ by more than two of Adam's largest moves per step, lr x
+//    (1 - beta1) / sqrt(1 - beta2) each.
+// (Adam hides a sum scaled by a constant: compare SGD runs for that.)
+inline void ExpectAdamRunsClose(const ParamSet& a, const ParamSet& b, double lr, int steps,
+                                double grad_tol, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  const double bound = 2 * steps * lr * grad_tol;
+  const double max_bound = 2 * steps * lr * (1 - 0.9) / std::sqrt(1 - 0.999);
+  std::int64_t beyond = 0;
+  double worst = 0;
+  std::string worst_name;
+  for (const ParamSpec& s : a.specs()) {
+    const float* x = a.Get(s.name);
+    const float* y = b.Get(s.name);
+    for (std::int64_t i = 0; i < s.size(); ++i) {
+      const double d = std::fabs(double{x[i]} - double{y[i]});
+      if (d > bound) ++beyond;
+      if (d > worst) worst = d, worst_name = s.name;
+    }
+  }
+  EXPECT_LE(beyond, a.count() / 100) << what << ": elements differing by more than " << bound;
+  EXPECT_LE(worst, max_bound) << what << ": largest |difference| in " << worst_name;
+  std::printf("%s: %lld of %lld elements differ by more than %g; largest %g in %s (bound %g)\n",
+              what.c_str(), static_cast<long long>(beyond), static_cast<long long>(a.count()),
+              bound, worst, worst_name.c_str(), max_bound);
 }
 
 inline std::vector<std::string> ReadLines(const fs::path& p) {
