@@ -80,7 +80,7 @@ namespace rnnsearch {
       "batches whose summed gradients make one optimizer step (divided by their target tokens)") \
   REAL(ema_decay, 0.0, 0.0, 0.999999999,                                                        \
        "decay of a moving average of the parameters, used for validation and saved (0: off)")   \
-  INT(max_steps, 0, 0, 1000000000000, "stop after this many optimizer steps (0: no limit)")     \
+  INT(max_steps, 0, 0, 1000000000000, "stop after this many steps, skipped ones too (0: none)") \
   INT(max_epochs, 10, 0, 1000000, "stop after this many epochs (0: no limit)")                  \
   INT(seed, 1234, 0, 4294967295, "seed of initialisation, shuffling and dropout")               \
   REAL(clip_norm, 1.0, 0.0, 1e30, "clip the global gradient norm to this (0: no clipping)")     \
@@ -92,6 +92,9 @@ namespace rnnsearch {
   INT(patience, 10, 0, 1000000,                                                                 \
       "stop after this many validations in a row without a new best (0: never stop early)")     \
   REAL(max_time, 0.0, 0.0, 1e12, "stop after this many seconds of training (0: no limit)")     \
+  INT(max_bad_steps, 10, 1, 1000000,                                                            \
+      "stop with an error after this many steps in a row whose gradient norm is NaN or "        \
+      "infinite (each such step is skipped)")                                                   \
   INT(log_every, 100, 1, 1000000000000, "progress line and metrics line every N steps")
 
 #define RNNSEARCH_CHECKPOINT_FIELDS(INT, REAL, BOOL, STR, CHOICE)                              \

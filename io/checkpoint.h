@@ -70,7 +70,7 @@ struct MutableTensors {
 
 // Where the training loop is; restoring it continues the run exactly.
 struct TrainingState {
-  std::int64_t step = 0;   // optimizer steps done
+  std::int64_t step = 0;   // steps done (skipped ones too: see bad_steps)
   std::int64_t epoch = 0;  // the loop's epoch, from 0
   DataPosition position;   // the next global batch to read
   // Every RNG's state by name (e.g. {"dropout": {seed, counter}}).
@@ -79,6 +79,10 @@ struct TrainingState {
   double best_value = 0;             // its best value so far (meaningless while best_step < 0)
   std::int64_t best_step = -1;       // the step it was reached at (-1: no validation yet)
   std::int64_t bad_validations = 0;  // validations since the best (the patience counter)
+  // Steps skipped for a NaN or infinite gradient norm: in a row up to this
+  // step (train.max_bad_steps' counter) and in all (0 in older files).
+  std::int64_t bad_steps = 0;
+  std::int64_t skipped_steps = 0;
   double elapsed_seconds = 0;        // training time so far, over all resumptions
   bool operator==(const TrainingState&) const = default;
 };

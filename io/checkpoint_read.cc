@@ -120,6 +120,11 @@ TrainingState ReadState(hid_t root, const std::string& path) {
   s.best_value = ckpt::ReadRealAttr(id, "best_value", path);
   s.best_step = ReadIntAttr(id, "best_step", path);
   s.bad_validations = ReadIntAttr(id, "bad_validations", path);
+  // Added later: a file without them had skipped no step.
+  if (ckpt::HasAttr(id, "bad_steps", path)) s.bad_steps = ReadIntAttr(id, "bad_steps", path);
+  if (ckpt::HasAttr(id, "skipped_steps", path)) {
+    s.skipped_steps = ReadIntAttr(id, "skipped_steps", path);
+  }
   s.elapsed_seconds = ckpt::ReadRealAttr(id, "elapsed_seconds", path);
   H5Id rng = OpenObject(id, "rng", "/state/rng", false, path);
   for (const std::string& name : ckpt::LinkNames(rng.get(), CannotRead(path, "/state/rng"))) {

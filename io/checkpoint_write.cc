@@ -260,6 +260,8 @@ void WriteContents(hid_t root, const CheckpointContents& c, const std::string& p
     WriteRealAttr(id, "best_value", s.best_value, path);
     WriteIntAttr(id, "best_step", s.best_step, path);
     WriteIntAttr(id, "bad_validations", s.bad_validations, path);
+    WriteIntAttr(id, "bad_steps", s.bad_steps, path);
+    WriteIntAttr(id, "skipped_steps", s.skipped_steps, path);
     WriteRealAttr(id, "elapsed_seconds", s.elapsed_seconds, path);
     H5Id rng = ckpt::CreateGroup(id, "rng", path);
     for (const auto& [name, values] : s.rng) {

@@ -59,6 +59,8 @@ std::string PackTraining(const TrainingState& t) {
   p.Put(t.best_value);
   p.Put(t.best_step);
   p.Put(t.bad_validations);
+  p.Put(t.bad_steps);
+  p.Put(t.skipped_steps);
   p.Put(t.elapsed_seconds);
   p.Put(static_cast<std::uint64_t>(t.rng.size()));
   for (const auto& [name, values] : t.rng) {
@@ -80,6 +82,8 @@ TrainingState UnpackTraining(const std::string& bytes) {
   t.best_value = u.Get<double>();
   t.best_step = u.Get<std::int64_t>();
   t.bad_validations = u.Get<std::int64_t>();
+  t.bad_steps = u.Get<std::int64_t>();
+  t.skipped_steps = u.Get<std::int64_t>();
   t.elapsed_seconds = u.Get<double>();
   const auto n = u.Get<std::uint64_t>();
   for (std::uint64_t k = 0; k < n; ++k) {

@@ -192,6 +192,7 @@ std::string FormatProgress(const ProgressFigures& f) {
   if (f.sync_share >= 0) field("sync", Printf("%.1f", 100.0 * f.sync_share), "%");
   field("elapsed", FormatDuration(f.elapsed_s));
   field("left", FormatDuration(f.time_left_s));
+  if (f.skipped_steps > 0) field("skipped", std::to_string(f.skipped_steps));
   return s;
 }
 
@@ -209,7 +210,8 @@ JsonLine ProgressJson(const ProgressFigures& f) {
       .AddReal("data_share", f.data_share < 0 ? NAN : f.data_share)
       .AddReal("sync_share", f.sync_share < 0 ? NAN : f.sync_share)
       .AddReal("elapsed_s", f.elapsed_s)
-      .AddReal("time_left_s", f.time_left_s < 0 ? NAN : f.time_left_s);
+      .AddReal("time_left_s", f.time_left_s < 0 ? NAN : f.time_left_s)
+      .AddInt("skipped_steps", f.skipped_steps);
   return j;
 }
 

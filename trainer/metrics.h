@@ -60,7 +60,7 @@ class MetricsWriter {
 // What a progress report shows; rates and the loss cover the steps since
 // the previous report.
 struct ProgressFigures {
-  std::int64_t step = 0;       // optimizer steps done
+  std::int64_t step = 0;       // steps done (skipped ones too)
   std::int64_t max_steps = 0;  // shown as step/max_steps when > 0
   double epoch = 0;            // epochs done, fractional (1.25: a quarter into the second)
   double loss = 0;             // mean cross-entropy per target token
@@ -76,6 +76,9 @@ struct ProgressFigures {
   double sync_share = -1;
   double elapsed_s = 0;        // training time of the run so far
   double time_left_s = -1;     // < 0: unknown (no limit set, or no rate yet)
+  // Steps of the run so far skipped for a NaN or infinite gradient norm
+  // (the line shows them when there are any).
+  std::int64_t skipped_steps = 0;
 };
 
 // exp(loss); infinity when it overflows, NaN for a NaN loss.
@@ -92,7 +95,8 @@ std::string FormatProgress(const ProgressFigures& f);
 
 // The same figures as a JSON line: kind "train", step, epoch, loss, ppl,
 // lr, grad_norm, src_tok_s, tgt_tok_s, data_share and sync_share (null
-// when not shown), elapsed_s, and time_left_s (null when unknown).
+// when not shown), elapsed_s, time_left_s (null when unknown), and
+// skipped_steps.
 JsonLine ProgressJson(const ProgressFigures& f);
 
 // The limits of a run (0: none).

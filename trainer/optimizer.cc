@@ -40,7 +40,7 @@ double SumOfSquares(const float* x, std::size_t n) {
 double GlobalNorm(const ParamSet& x) { return std::sqrt(SumOfSquares(x.data(), x.size())); }
 
 double ClipFactor(double norm, double max_norm) {
-  if (max_norm <= 0.0 || !(norm > max_norm)) return 1.0;
+  if (max_norm <= 0.0 || !(norm > max_norm) || !std::isfinite(norm)) return 1.0;
   return max_norm / (norm + 1e-6);
 }
 
@@ -139,6 +139,8 @@ UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& 
                                    : SumOfSquares(grad_sum.data(), grad_sum.size());
   stats.grad_norm = std::sqrt(sum_of_squares) * inv_tokens;
   stats.clip_factor = ClipFactor(stats.grad_norm, clip_norm);
+  stats.skipped = !std::isfinite(stats.grad_norm);
+  if (stats.skipped) return stats;
   optimizer.Step(params, grad_sum, lr, inv_tokens * stats.clip_factor, part.range);
   return stats;
 }

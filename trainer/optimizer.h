@@ -55,7 +55,8 @@ double GlobalNorm(const ParamSet& x);
 
 // The factor PyTorch's clip_grad_norm_ applies to gradients of norm `norm`:
 // max_norm / (norm + 1e-6) when norm > max_norm, else 1 (also when
-// max_norm is 0: no clipping).
+// max_norm is 0: no clipping, and when norm is NaN or infinite, which no
+// factor makes finite: ApplyUpdate skips such a step).
 double ClipFactor(double norm, double max_norm);
 
 // x *= factor, element-wise.
@@ -116,12 +117,16 @@ class GradAccumulator {
 struct UpdateStats {
   double grad_norm = 0;    // norm of grad_sum / tokens, before clipping
   double clip_factor = 1;  // applied on top of 1 / tokens
+  bool skipped = false;    // grad_norm is NaN or infinite: nothing was updated
 };
 
 // One optimizer step from summed gradients: the gradient is
 // grad_sum / tokens (tokens > 0: every real target token of the step),
 // clipped to global norm clip_norm (0: no clipping), applied at rate lr.
-// grad_sum is left as it was.
+// grad_sum is left as it was. When the norm is NaN or infinite (some
+// element is), nothing changes, the optimizer's step count included, and
+// the result says `skipped`; every rank decides alike, since the norm is
+// the sum's (with a shared state, from part.grad_sum_of_squares).
 //
 // `part`: the share of the update this rank computes when the ranks of a
 // node share the parameters and the optimizer's state (GradSync::Part):

@@ -21,7 +21,8 @@ namespace rnnsearch {
 
 // Sums over the steps since the last progress report. Checkpointed
 // ("progress.*"), so that a run resumed between two reports prints the
-// same next report as the run that never stopped.
+// same next report as the run that never stopped. A skipped step
+// (trainer/train_step.h) adds its time only.
 struct ProgressWindow {
   double loss_sum = 0;          // summed per-token losses of the steps
   double grad_norm_sum = 0;     // summed gradient norms (before clipping)

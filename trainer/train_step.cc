@@ -16,7 +16,8 @@ double Now() {
 
 std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& reader,
                                      RunState& state, const TrainConfig& train,
-                                     const std::function<void(StepTotals&)>& stop_flags) {
+                                     const std::function<void(StepTotals&)>& stop_flags,
+                                     const GradientPoison* poison) {
   std::vector<Batch> batches;
   std::int64_t global_tokens = 0;
   const double read_start = Now();
@@ -32,6 +33,8 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   out.read_seconds = Now() - read_start;
   out.batches = static_cast<int>(batches.size());
   state.grads.Zero();
+  const std::int64_t t = state.training.step + 1;
+  if (poison != nullptr) poison->Apply(state.grads, t);
   const float grad_scale = 1.0f / static_cast<float>(global_tokens);
   for (std::size_t k = 0; k < batches.size(); ++k) {
     const Batch& batch = batches[k];
@@ -55,7 +58,6 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
                            std::to_string(global_tokens));
   }
 
-  const std::int64_t t = state.training.step + 1;
   out.lr = state.schedule.LearningRate(t);
   // The buffer already holds the gradient (scaled by 1 / T): one "token".
   // This rank's part of the update (all of it unless the sync shares the
@@ -63,13 +65,20 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   const UpdatePart part = sync.Part();
   out.update =
       ApplyUpdate(state.optimizer, state.params, state.grads, 1, out.lr, train.clip_norm, part);
-  if (state.ema) state.ema->Update(state.params, part.range);
+  TrainingState& training = state.training;
+  if (out.update.skipped) {
+    ++training.bad_steps;
+    ++training.skipped_steps;
+  } else {
+    training.bad_steps = 0;
+    if (state.ema) state.ema->Update(state.params, part.range);
+  }
   const double end_update = Now();
   sync.EndUpdate();
   out.sync_seconds += Now() - end_update;
-  state.training.step = t;
-  state.training.position = batches.back().next;
-  state.training.epoch = batches.back().position.epoch;
+  training.step = t;
+  training.position = batches.back().next;
+  training.epoch = batches.back().position.epoch;
   return out;
 }
 

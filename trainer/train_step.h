@@ -11,6 +11,14 @@
 //   4. ApplyUpdate: clip to train.clip_norm, optimizer step at the
 //      schedule's rate for step t = step + 1; update the moving average;
 //   5. advance the run's step, data position, epoch and dropout counter.
+//
+// A step whose summed gradient has a NaN or infinite norm is skipped: in
+// 4 nothing changes (parameters, the optimizer's moments and step count,
+// the moving average), on every rank alike, as they all see the same sum
+// (GradSync); 5 happens as for any step, so the step keeps its number and
+// its batches are consumed. TrainingState counts it: bad_steps (in a row;
+// 0 after a step that is applied) and skipped_steps (in all). Stopping
+// after train.max_bad_steps in a row is the caller's (trainer/trainer.h).
 #pragma once
 
 #include <functional>
@@ -19,6 +27,7 @@
 #include "common/config.h"
 #include "io/batch_reader.h"
 #include "trainer/grad_sync.h"
+#include "trainer/gradient_poison.h"
 #include "trainer/model.h"
 #include "trainer/optimizer.h"
 #include "trainer/run_state.h"
@@ -35,9 +44,11 @@ struct StepOutcome {
 };
 
 // `stop_flags` is called after this rank's backward passes, before the
-// sync, to set totals.stop_signal / stop_time for this rank.
+// sync, to set totals.stop_signal / stop_time for this rank. `poison`
+// (tests only, trainer/gradient_poison.h) spoils the gradient of its steps.
 std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& reader,
                                      RunState& state, const TrainConfig& train,
-                                     const std::function<void(StepTotals&)>& stop_flags = {});
+                                     const std::function<void(StepTotals&)>& stop_flags = {},
+                                     const GradientPoison* poison = nullptr);
 
 }  // namespace rnnsearch

@@ -34,7 +34,16 @@ std::string StopReasonText(StopReason reason) {
 
 Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm,
                  ops::Context& ctx, std::unique_ptr<GradSync> sync)
-    : config_(config), options_(options), comm_(comm), ctx_(ctx), sync_(std::move(sync)) {
+    : config_(config),
+      options_(options),
+      comm_(comm),
+      ctx_(ctx),
+      sync_(std::move(sync)),
+      poison_(GradientPoison::FromEnvironment(comm.rank(), comm.size())) {
+  if (poison_.active() && comm.rank() == 0) {
+    RNN_LOG(kWarn) << "TEST ONLY: " << GradientPoison::kVariable << "=" << poison_.spec()
+                   << " spoils the gradient of these steps";
+  }
   if (config.data.train.empty()) {
     throw CollectiveError("data.train: expected the directory of the training shards "
                           "(rnnsearch preprocess --out), found an empty string",
@@ -126,10 +135,13 @@ double Trainer::EpochProgress() {
 
 std::optional<StepOutcome> Trainer::Step() {
   const double max_time = config_.train.max_time;
-  return TrainStep(*model_, *sync_, *reader_, *state_, config_.train, [&](StepTotals& t) {
-    t.stop_signal = StopSignal() != 0 ? 1 : 0;
-    t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
-  });
+  return TrainStep(
+      *model_, *sync_, *reader_, *state_, config_.train,
+      [&](StepTotals& t) {
+        t.stop_signal = StopSignal() != 0 ? 1 : 0;
+        t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
+      },
+      &poison_);
 }
 
 void Trainer::Save(bool best) {

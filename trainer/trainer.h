@@ -21,6 +21,16 @@
 //   - a checkpoint (rank 0, RUN/ckpt-<step>.h5) every checkpoint.every
 //     steps, when validation reached a new best (also RUN/best.h5), and
 //     when the run stops.
+// A step whose gradient norm is NaN or infinite is skipped (nothing is
+// updated, trainer/train_step.h) but otherwise a step like any other: rank
+// 0 logs "step N: gradient norm is nan, step skipped (K in a row)", "train"
+// metrics lines count such steps (skipped_steps, in all) and leave them out
+// of their loss, gradient norm and token rates. The train.max_bad_steps-th
+// in a row ends the run on every rank with a CollectiveError (exit status
+// 1) before anything is reported, validated or saved: no checkpoint of it
+// is written and the run directory keeps the ones it has. The counters are
+// in TrainingState, so a resumed run skips and stops as the one that
+// never stopped.
 // Stops, agreed by all ranks at a step boundary: train.max_steps, the end
 // of train.max_epochs (the reader has no batch left), train.max_time,
 // early stopping (train.patience validations without a new best), and
@@ -48,6 +58,7 @@
 #include "io/corpus.h"
 #include "ops/context.h"
 #include "trainer/grad_sync.h"
+#include "trainer/gradient_poison.h"
 #include "trainer/metrics.h"
 #include "trainer/model.h"
 #include "trainer/run_state.h"
@@ -67,7 +78,7 @@ struct TrainerOptions {
 
 struct TrainOutcome {
   StopReason reason = StopReason::kEpochs;
-  std::int64_t step = 0;   // optimizer steps done
+  std::int64_t step = 0;   // steps done (skipped ones too)
   std::string checkpoint;  // rank 0: the last checkpoint written ("" if none)
 };
 
@@ -93,6 +104,9 @@ class Trainer {
 
  private:
   void Report();
+  // After a skipped step: the log line, and the error after
+  // train.max_bad_steps in a row.
+  void OnSkippedStep(const StepOutcome& step);
   // Validates; returns true on a new best (never when report_only).
   bool Validate(bool report_only);
   // Rank 0 writes the checkpoint of the current step (a collective call).
@@ -105,6 +119,7 @@ class Trainer {
   Comm& comm_;
   ops::Context& ctx_;
   std::unique_ptr<GradSync> sync_;
+  GradientPoison poison_;  // tests only (trainer/gradient_poison.h)
   std::shared_ptr<const Corpus> corpus_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<RunState> state_;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/error.h"
 #include "common/log.h"
 #include "trainer/stop_signal.h"
 #include "trainer/trainer.h"
@@ -52,17 +53,20 @@ TrainOutcome Trainer::Run() {
       outcome.reason = StopReason::kEpochs;
       break;
     }
-    w.loss_sum += step->totals.loss;
-    w.grad_norm_sum += step->update.grad_norm;
-    w.tgt_tokens += step->totals.tgt_tokens;
-    w.src_tokens += step->totals.src_tokens;
-    w.steps += 1;
+    if (!step->update.skipped) {
+      w.loss_sum += step->totals.loss;
+      w.grad_norm_sum += step->update.grad_norm;
+      w.tgt_tokens += step->totals.tgt_tokens;
+      w.src_tokens += step->totals.src_tokens;
+      w.steps += 1;
+    }
     const double seconds = Now() - t0;
     w.seconds += seconds;
     w.timed_seconds += seconds;
     w.read_seconds += step->read_seconds;
     w.sync_seconds += step->sync_seconds;
     last_lr_ = step->lr;
+    if (step->update.skipped) OnSkippedStep(*step);
     if (t.step % tc.log_every == 0) Report();
     validated_now = false;
     bool best = false;
@@ -102,6 +106,30 @@ TrainOutcome Trainer::Run() {
   return outcome;
 }
 
+void Trainer::OnSkippedStep(const StepOutcome& step) {
+  const TrainingState& t = state_->training;
+  if (comm_.rank() == 0) {
+    RNN_LOG(kWarn) << "step " << t.step << ": gradient norm is "
+                   << (std::isnan(step.update.grad_norm) ? "nan" : "inf") << ", step skipped ("
+                   << t.bad_steps << " in a row)";
+  }
+  const std::int64_t max_bad = config_.train.max_bad_steps;
+  if (t.bad_steps < max_bad) return;
+  const std::int64_t last = t.step - t.bad_steps;  // the last step applied (0: none)
+  std::string newest = "none was written";
+  if (comm_.rank() == 0 && !checkpoints_->List().empty()) {
+    newest = "the newest is '" + checkpoints_->List().front().path + "'";
+  }
+  throw CollectiveError("step " + std::to_string(t.step) + ": the gradient norm was NaN or " +
+                            "infinite in " + std::to_string(max_bad) + " steps in a row " +
+                            "(train.max_bad_steps); training stops without a checkpoint of " +
+                            "this state; " +
+                            (last > 0 ? "the last update was step " + std::to_string(last)
+                                      : std::string("no step was applied")) +
+                            " (checkpoints: " + newest + ")",
+                        1);
+}
+
 void Trainer::Report() {
   ProgressWindow& w = state_->window;
   const TrainingState& t = state_->training;
@@ -110,9 +138,11 @@ void Trainer::Report() {
   f.step = t.step;
   f.max_steps = tc.max_steps;
   f.epoch = EpochProgress();
-  f.loss = w.tgt_tokens > 0 ? w.loss_sum / static_cast<double>(w.tgt_tokens) : 0.0;
+  // NaN (null) when every step since the last report was skipped.
+  f.loss = w.tgt_tokens > 0 ? w.loss_sum / static_cast<double>(w.tgt_tokens) : NAN;
   f.lr = last_lr_;
-  f.grad_norm = w.steps > 0 ? w.grad_norm_sum / static_cast<double>(w.steps) : 0.0;
+  f.grad_norm = w.steps > 0 ? w.grad_norm_sum / static_cast<double>(w.steps) : NAN;
+  f.skipped_steps = t.skipped_steps;
   f.src_tokens_per_s = w.seconds > 0 ? static_cast<double>(w.src_tokens) / w.seconds : 0.0;
   f.tgt_tokens_per_s = w.seconds > 0 ? static_cast<double>(w.tgt_tokens) / w.seconds : 0.0;
   if (w.timed_seconds > 0) {

@@ -118,6 +118,23 @@ TEST_F(CheckpointFile, AMissingDatasetOrGroupIsNamed) {
                 "' does not fit the model: /params/readout.bias is missing (the model has [4])");
 }
 
+// /state's bad_steps and skipped_steps came later: a file written before
+// them reads as one of a run that skipped no step.
+TEST_F(CheckpointFile, StateCountersAddedLaterDefaultToZero) {
+  SaveCheckpoint(path_, run_.Contents());
+  {
+    H5Id f(H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    ASSERT_GE(H5Adelete_by_name(f.get(), "/state", "bad_steps", H5P_DEFAULT), 0);
+    ASSERT_GE(H5Adelete_by_name(f.get(), "/state", "skipped_steps", H5P_DEFAULT), 0);
+  }
+  testing::Reseal(path_);
+  const CheckpointReader r(path_);
+  TrainingState want = run_.meta.state;
+  ASSERT_NE(want.bad_steps, 0);
+  want.bad_steps = want.skipped_steps = 0;
+  EXPECT_EQ(r.info().meta.state, want);
+}
+
 TEST_F(CheckpointFile, AFormatFromTheFutureOrAnotherFileIsRefused) {
   SaveCheckpoint(path_, run_.Contents());
   testing::Reseal(path_, kCheckpointFormatVersion + 1);

@@ -130,6 +130,8 @@ struct ToyRun {
     s.best_value = 27.123456789012345;
     s.best_step = 1000;
     s.bad_validations = 2;
+    s.bad_steps = 4;
+    s.skipped_steps = 9;
     s.elapsed_seconds = 3600.25;
     meta.optimizer_kind = "adam";
     meta.optimizer_ints = {{"optimizer.step", 1234}, {"schedule.stalls", -3}};

@@ -74,6 +74,8 @@ TEST_F(Checkpointing, WholeStateRoundTripsBitForBit) {
   a.training.best_value = 0.1 + 0.2;
   a.training.best_step = 70;
   a.training.bad_validations = 2;
+  a.training.bad_steps = 1;
+  a.training.skipped_steps = 6;
   a.training.elapsed_seconds = 12.5;
   a.batches_done = 154;
   const std::string path = Save(config, a);

@@ -92,6 +92,9 @@ TEST(Progress, LineHasEveryFigure) {
   f.sync_share = 0.0456;
   EXPECT_NE(FormatProgress(f).find("| data 1.2% | sync 4.6% | elapsed"), std::string::npos)
       << FormatProgress(f);
+  f.skipped_steps = 3;
+  EXPECT_NE(FormatProgress(f).find("| left ? | skipped 3"), std::string::npos)
+      << FormatProgress(f);
 }
 
 TEST(Progress, JsonHasTheSameFigures) {
@@ -103,7 +106,7 @@ TEST(Progress, JsonHasTheSameFigures) {
             "{\"kind\":\"train\",\"step\":1200,\"epoch\":1.5,\"loss\":2,"
             "\"ppl\":7.38905609893065,\"lr\":5e-04,\"grad_norm\":0.75,\"src_tok_s\":5123,"
             "\"tgt_tok_s\":5321,\"data_share\":null,\"sync_share\":null,\"elapsed_s\":723,"
-            "\"time_left_s\":11400}");
+            "\"time_left_s\":11400,\"skipped_steps\":0}");
   f.time_left_s = -1;
   EXPECT_NE(ProgressJson(f).str().find("\"time_left_s\":null"), std::string::npos);
   f.data_share = 0.25;
@@ -111,6 +114,14 @@ TEST(Progress, JsonHasTheSameFigures) {
   EXPECT_NE(ProgressJson(f).str().find("\"data_share\":0.25,\"sync_share\":0.5,"),
             std::string::npos)
       << ProgressJson(f).str();
+  // Every step since the last report skipped: no loss or norm to show.
+  f.loss = f.grad_norm = NAN;
+  f.skipped_steps = 7;
+  EXPECT_NE(
+      ProgressJson(f).str().find("\"loss\":null,\"ppl\":null,\"lr\":5e-04,\"grad_norm\":null"),
+      std::string::npos)
+      << ProgressJson(f).str();
+  EXPECT_NE(ProgressJson(f).str().find(",\"skipped_steps\":7}"), std::string::npos);
 }
 
 TEST(Progress, TimeLeftIsTheNearestLimit) {

@@ -188,6 +188,58 @@ TEST(Optimizer, ClippingByGlobalNorm) {
   EXPECT_NEAR(g.Get("output.bias")[6], -0.8f, 1e-6);
   EXPECT_DOUBLE_EQ(ClipFactor(5.0, 1.0), 1.0 / (5.0 + 1e-6));  // PyTorch's factor
   EXPECT_DOUBLE_EQ(ClipFactor(0.5, 1.0), 1.0);
+  // No factor makes a NaN or infinite norm finite (the step is skipped):
+  // 1, neither NaN nor 0 (inf * 0 would be NaN).
+  EXPECT_EQ(ClipFactor(NAN, 1.0), 1.0);
+  EXPECT_EQ(ClipFactor(INFINITY, 1.0), 1.0);
+}
+
+// A gradient sum with a NaN or infinite element has no finite norm: the
+// update is skipped, leaving every bit of the parameters and the state and
+// the step count as they were, clipped or not; the next step is the one an
+// optimizer that never saw the bad gradient makes. With a shared state the
+// decision comes from the sync's sum of squares (the same on every rank).
+TEST(Optimizer, NonFiniteGradientNormSkipsTheUpdate) {
+  const ModelDims dims = Dims();
+  ParamSet g(dims);
+  Fill(g, 4);
+  for (const OptimizerOptions& o : {Adam(), Sgd()}) {
+    for (const float bad : {NAN, INFINITY, -INFINITY}) {
+      for (const double clip : {0.0, 0.5}) {
+        SCOPED_TRACE(o.kind + " " + std::to_string(bad) + " clip " + std::to_string(clip));
+        ParamSet p(dims);
+        Fill(p, 3);
+        ParamSet ref_p = p;
+        Optimizer opt(o, dims), ref(o, dims);
+        ApplyUpdate(opt, p, g, 3, 0.01, clip);
+        ApplyUpdate(ref, ref_p, g, 3, 0.01, clip);
+        const ParamSet p_before = p;
+        std::vector<ParamSet> state_before;
+        for (const auto& b : opt.State().buffers) state_before.push_back(*b.set);
+        ParamSet bad_g = g;
+        bad_g.Get("decoder.cell.weight_hh")[2] = bad;
+        UpdatePart shared;
+        shared.grad_sum_of_squares = static_cast<double>(bad) * bad;
+        for (const UpdatePart& part : {UpdatePart{}, shared}) {
+          const UpdateStats s = ApplyUpdate(opt, p, part.grad_sum_of_squares ? g : bad_g, 3,
+                                            0.01, clip, part);
+          EXPECT_TRUE(s.skipped);
+          EXPECT_FALSE(std::isfinite(s.grad_norm));
+          EXPECT_EQ(s.clip_factor, 1.0);
+        }
+        EXPECT_TRUE(SameBits(p, p_before));
+        const StateRefs after = opt.State();
+        for (std::size_t k = 0; k < state_before.size(); ++k) {
+          EXPECT_TRUE(SameBits(*after.buffers[k].set, state_before[k])) << after.buffers[k].name;
+        }
+        EXPECT_EQ(opt.step(), 1);
+        EXPECT_FALSE(ApplyUpdate(opt, p, g, 3, 0.01, clip).skipped);
+        ApplyUpdate(ref, ref_p, g, 3, 0.01, clip);
+        EXPECT_TRUE(SameBits(p, ref_p));
+        EXPECT_EQ(opt.step(), 2);
+      }
+    }
+  }
 }
 
 TEST(Optimizer, TwoAccumulatedHalfBatchesMakeTheStepOfOneBatch) {

@@ -41,25 +41,6 @@ const std::string kStateful =
     "--set train.ema_decay=0.9 --set train.lr_schedule=plateau --set train.lr_patience=1 "
     "--set train.valid_every=10 --set train.log_every=7 --set checkpoint.every=15 ";
 
-void ExpectSameRun(const fs::path& a, const fs::path& b, std::int64_t step) {
-  const std::string name = "ckpt-" + std::to_string(step) + ".h5";
-  for (const char* group : {"params", "ema", "adam.m", "adam.v"}) {
-    EXPECT_TRUE(SameBytes(ReadSet(a / name, group), ReadSet(b / name, group))) << group;
-  }
-  // The run that stopped at a limit also validated its final parameters
-  // ("final": true, for the report only); every other line is the same.
-  auto lines = [](const fs::path& p) {
-    std::vector<std::string> out;
-    for (std::string& l : MetricsWithoutTimes(p)) {
-      if (l.find("\"final\":true") == std::string::npos) out.push_back(std::move(l));
-    }
-    return out;
-  };
-  const auto ma = lines(a / "metrics.jsonl");
-  EXPECT_EQ(ma, lines(b / "metrics.jsonl"));
-  EXPECT_GT(ma.size(), 10u);
-}
-
 // 2N steps straight and N steps, stop, resume, N steps: the same bits and
 // the same metrics lines (the checkpoint at 45 is between two reports).
 TEST_F(TrainCli, ResumedRunIsBitIdentical) {

@@ -129,10 +129,13 @@ class TrainFixture : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
-  // Runs `rnnsearch ARGS` in root_; asserts exit 0 unless told otherwise.
-  static ProcessResult Run(const std::string& args, int expect = 0, int ranks = 0) {
-    const std::string cmd = "cd " + root_.string() + " && " + (ranks > 0 ? Mpiexec(ranks) : "") +
-                            RNNSEARCH_BINARY + " " + args;
+  // Runs `rnnsearch ARGS` in root_ (under mpiexec with `ranks` > 0, with
+  // the environment assignments `env`, e.g. "X=1 Y=2 "); asserts exit 0
+  // unless told otherwise.
+  static ProcessResult Run(const std::string& args, int expect = 0, int ranks = 0,
+                           const std::string& env = "") {
+    const std::string cmd = "cd " + root_.string() + " && " + env +
+                            (ranks > 0 ? Mpiexec(ranks) : "") + RNNSEARCH_BINARY + " " + args;
     ProcessResult r = RunProcess(cmd);
     if (expect >= 0) {
       EXPECT_EQ(r.status, expect) << cmd << "\n" << r.err;
@@ -142,8 +145,8 @@ class TrainFixture : public ::testing::Test {
 
   // rnnsearch train --config tiny.yaml --run-dir DIR SETS.
   static ProcessResult Train(const std::string& dir, const std::string& sets, int expect = 0,
-                             int ranks = 0) {
-    return Run("train --config tiny.yaml --run-dir " + dir + " " + sets, expect, ranks);
+                             int ranks = 0, const std::string& env = "") {
+    return Run("train --config tiny.yaml --run-dir " + dir + " " + sets, expect, ranks, env);
   }
 
   static fs::path Path(const std::string& rel) { return root_ / rel; }
@@ -184,6 +187,28 @@ inline std::vector<std::string> MetricsWithoutTimes(const fs::path& path) {
     out.push_back(line);
   }
   return out;
+}
+
+// The runs in directories a and b wrote the same checkpoint of `step` (the
+// parameters, the moving average, Adam's moments: every bit) and the same
+// metrics lines but for their times.
+inline void ExpectSameRun(const fs::path& a, const fs::path& b, std::int64_t step) {
+  const std::string name = "ckpt-" + std::to_string(step) + ".h5";
+  for (const char* group : {"params", "ema", "adam.m", "adam.v"}) {
+    EXPECT_TRUE(SameBytes(ReadSet(a / name, group), ReadSet(b / name, group))) << group;
+  }
+  // The run that stopped at a limit also validated its final parameters
+  // ("final": true, for the report only); every other line is the same.
+  auto lines = [](const fs::path& p) {
+    std::vector<std::string> out;
+    for (std::string& l : MetricsWithoutTimes(p)) {
+      if (l.find("\"final\":true") == std::string::npos) out.push_back(std::move(l));
+    }
+    return out;
+  };
+  const auto ma = lines(a / "metrics.jsonl");
+  EXPECT_EQ(ma, lines(b / "metrics.jsonl"));
+  EXPECT_GT(ma.size(), 10u);
 }
 
 }  // namespace rnnsearch::testing
