@@ -55,7 +55,8 @@ Manifest ManifestFromYaml(const std::string& text, const std::string& path);
 // Writes DIR/manifest.yaml (through a temporary name, flushed to disk).
 void WriteManifest(const std::string& dir, const Manifest& m);
 // Reads DIR/manifest.yaml; a missing one is a UserError saying that DIR is
-// not a preprocessed corpus.
+// not a preprocessed corpus and why: it does not exist, it is a file, or
+// it has no manifest.
 Manifest ReadManifest(const std::string& dir);
 
 }  // namespace rnnsearch

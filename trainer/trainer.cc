@@ -40,7 +40,7 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
                           "(rnnsearch preprocess --out), found an empty string",
                           1);
   }
-  RunCollectively(comm, [&] { corpus_ = Corpus::Open(config.data.train); });
+  RunCollectively(comm, [&] { corpus_ = Corpus::OpenNamed("data.train", config.data.train); });
   const Vocab& src_vocab = corpus_->src_vocab();
   const Vocab& tgt_vocab = corpus_->tgt_vocab();
   const ModelDims dims = ModelDims::From(config.model, src_vocab.size(), tgt_vocab.size());

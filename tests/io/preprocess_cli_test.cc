@@ -105,6 +105,19 @@ TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   EXPECT_EQ(r.err.find(needle, first + 1), std::string::npos) << "printed more than once";
   EXPECT_EQ(Listing(), (std::vector<std::string>{"s.txt", "short.txt", "t.gz"}));
 
+  // inspect of a file or of nothing names the argument and says which.
+  const ProcessResult file = RunProcess(kBin + " inspect " + (dir_ / "s.txt"));
+  EXPECT_EQ(file.status, 1);
+  EXPECT_TRUE(Contains(file.err, "rnnsearch inspect DIR: '" + (dir_ / "s.txt") +
+                                     "' is not a preprocessed corpus: it is a file, not a "
+                                     "corpus directory"))
+      << file.err;
+  const ProcessResult none = RunProcess(kBin + " inspect " + (dir_ / "none"));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_TRUE(Contains(none.err, "rnnsearch inspect DIR: '" + (dir_ / "none") +
+                                     "' is not a preprocessed corpus: it does not exist"))
+      << none.err;
+
   const ProcessResult usage = RunProcess(kBin + " preprocess --src x");
   EXPECT_EQ(usage.status, 2);
   EXPECT_TRUE(Contains(usage.err, "--src, --tgt and --out are required")) << usage.err;

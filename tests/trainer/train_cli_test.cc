@@ -133,6 +133,23 @@ TEST_F(TrainCli, OtherModelShapeOrVocabularyIsRefused) {
   EXPECT_NE(r.err.find("train.optimizer adam, the config has sgd"), std::string::npos) << r.err;
 }
 
+// data.train and data.valid naming a file or nothing: the key, the path and why.
+TEST_F(TrainCli, CorpusKeysNamingAFileOrNothingAreRefused) {
+  for (const char* key : {"data.train", "data.valid"}) {
+    SCOPED_TRACE(key);
+    ProcessResult r = Train("nocorpus", std::string("--set ") + key + "=train.src", 1);
+    EXPECT_NE(r.err.find(std::string(key) + ": 'train.src' is not a preprocessed corpus: it is "
+                         "a file, not a corpus directory"),
+              std::string::npos)
+        << r.err;
+    r = Train("nocorpus", std::string("--set ") + key + "=nowhere", 1);
+    EXPECT_NE(r.err.find(std::string(key) +
+                         ": 'nowhere' is not a preprocessed corpus: it does not exist"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
 TEST_F(TrainCli, InitFromStartsANewRunFromTheParameters) {
   Train("source", "--set train.max_steps=20");
   ProcessResult r = Train("child", "--set train.max_steps=1 --init-from source/ckpt-20.h5");
