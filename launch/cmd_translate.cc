@@ -99,6 +99,17 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
     throw UsageError("rnnsearch translate: --batch-sentences: expected at least 1, found " +
                      std::to_string(batch_sentences));
   }
+  const std::string output = vm["output"].as<std::string>();
+  RunCollectively(comm, [&] {  // before any work: a bad output path is found now
+    if (comm.rank() != 0) return;
+    CheckOutputPath(output, "rnnsearch translate", "--output");
+    if (!beam.alignments) return;
+    CheckOutputPath(alignments, "rnnsearch translate", "--alignments");
+    if (alignments == output && output != "-") {
+      throw UserError("rnnsearch translate: --alignments: '" + alignments +
+                      "' is also the --output file");
+    }
+  });
   const TranslationModel model =
       LoadTranslationModel(choice.model_path, choice.run_dir, choice.weights, comm);
   // Ensemble members: other checkpoints with the same vocabularies.
@@ -173,7 +184,7 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
       all += texts[i];
       all_align += aligns[i];
     }
-    WriteWholeOutput(vm["output"].as<std::string>(), all, "rnnsearch translate", "--output");
+    WriteWholeOutput(output, all, "rnnsearch translate", "--output");
     if (beam.alignments) {
       WriteWholeOutput(alignments, all_align, "rnnsearch translate", "--alignments");
     }
