@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "io/manifest.h"
 #include "tests/trainer/train_fixture.h"
 
 namespace rnnsearch::testing {
@@ -148,6 +149,29 @@ TEST_F(TrainCli, CorpusKeysNamingAFileOrNothingAreRefused) {
               std::string::npos)
         << r.err;
   }
+}
+
+// The manifest stores its inputs absolute: validation finds its references
+// from any working directory. A manifest written before (relative inputs)
+// is read as before, relative to the working directory.
+TEST_F(TrainCli, ValidationFindsItsReferencesFromAnyDirectory) {
+  EXPECT_EQ(ReadManifest(Path("valid").string()).tgt_input, Path("train.tgt").string());
+  const std::string no_references = "validation BLEU is scored against the decoded target ids";
+  const std::string sets = " --set train.max_steps=2 --set train.valid_every=2";
+  ProcessResult r = RunProcess("cd " + Path("corpus").string() + " && " + RNNSEARCH_BINARY +
+                               " train --config ../tiny.yaml --run-dir ../away --set "
+                               "data.train=../corpus --set data.valid=../valid" + sets);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("validation at step 2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(no_references), std::string::npos) << r.err;
+
+  fs::copy(Path("valid"), Path("valid_old"));
+  Manifest old = ReadManifest(Path("valid_old").string());
+  old.src_input = "train.src";
+  old.tgt_input = "train.tgt";
+  WriteManifest(Path("valid_old").string(), old);
+  r = Train("old", "--set data.valid=valid_old" + sets);
+  EXPECT_EQ(r.err.find(no_references), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, InitFromStartsANewRunFromTheParameters) {
