@@ -10,6 +10,7 @@
 #include "io/collective.h"
 #include "trainer/checkpointing.h"
 #include "trainer/init.h"
+#include "trainer/memory.h"
 #include "trainer/stop_signal.h"
 
 namespace rnnsearch {
@@ -44,8 +45,20 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   const Vocab& src_vocab = corpus_->src_vocab();
   const Vocab& tgt_vocab = corpus_->tgt_vocab();
   const ModelDims dims = ModelDims::From(config.model, src_vocab.size(), tgt_vocab.size());
-  model_ = std::make_unique<Model>(ctx, dims, ModelOptions::FromConfig(config.train));
-  state_ = std::make_unique<RunState>(dims, config.train);
+  // Refuse a run that cannot fit before allocating it (trainer/memory.h).
+  RunCollectively(comm, [&] {
+    CheckMemoryFits(EstimateTrainingMemory(config, dims.Vs, dims.Vt, comm.size()),
+                    comm.local_size(), MachineAvailableMemory());
+  });
+  RunCollectively(comm, [&] {
+    Allocating("the model and its parameters, gradients and optimizer state (model.*, "
+               "train.optimizer, train.ema_decay)",
+               [&] {
+                 const ModelOptions model_options = ModelOptions::FromConfig(config.train);
+                 model_ = std::make_unique<Model>(ctx, dims, model_options);
+                 state_ = std::make_unique<RunState>(dims, config.train);
+               });
+  });
   RunState& s = *state_;
 
   const StartPlan& plan = options.start;
@@ -126,10 +139,17 @@ double Trainer::EpochProgress() {
 
 std::optional<StepOutcome> Trainer::Step() {
   const double max_time = config_.train.max_time;
-  return TrainStep(*model_, *sync_, *reader_, *state_, config_.train, [&](StepTotals& t) {
-    t.stop_signal = StopSignal() != 0 ? 1 : 0;
-    t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
-  });
+  std::optional<StepOutcome> outcome;
+  Allocating("the activations of a training batch (data.batch_tokens, data.batch_sentences, "
+             "data.max_len, model.*)",
+             [&] {
+               outcome = TrainStep(*model_, *sync_, *reader_, *state_, config_.train,
+                                   [&](StepTotals& t) {
+                                     t.stop_signal = StopSignal() != 0 ? 1 : 0;
+                                     t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
+                                   });
+             });
+  return outcome;
 }
 
 void Trainer::Save(bool best) {

@@ -134,6 +134,21 @@ TEST_F(TrainCli, OtherModelShapeOrVocabularyIsRefused) {
   EXPECT_NE(r.err.find("train.optimizer adam, the config has sgd"), std::string::npos) << r.err;
 }
 
+// A model far beyond the machine's memory is refused before it is
+// allocated, with the estimate, its keys and the memory available.
+TEST_F(TrainCli, ConfigThatCannotFitInMemoryIsRefused) {
+  const ProcessResult r = Train("huge",
+                                "--set model.emb_dim=65536 --set model.enc_dim=65536 "
+                                "--set model.dec_dim=65536 --set model.att_dim=65536 "
+                                "--set model.readout_dim=65536",
+                                1);
+  for (const char* want : {"the run needs about ", " TB of memory, but ", " is available (",
+                           "model.emb_dim", "data.batch_tokens"}) {
+    EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
+  }
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+}
+
 // data.train and data.valid naming a file or nothing: the key, the path and why.
 TEST_F(TrainCli, CorpusKeysNamingAFileOrNothingAreRefused) {
   for (const char* key : {"data.train", "data.valid"}) {
