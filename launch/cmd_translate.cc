@@ -24,6 +24,7 @@
 #include "launch/translate_model.h"
 #include "launch/translate_output.h"
 #include "ops/context.h"
+#include "trainer/memory.h"
 #include "trainer/translator.h"
 
 namespace rnnsearch {
@@ -150,8 +151,11 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
-    Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
-    const std::vector<LineTranslation> got = translator.Translate(lines, comm.rank(), comm.size());
+    std::vector<LineTranslation> got;
+    Allocating("the beam search's buffers (--batch-sentences, --beam-size, the longest line)", [&] {
+      Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
+      got = translator.Translate(lines, comm.rank(), comm.size());
+    });
     for (std::size_t i = 0; i < got.size(); ++i) {
       const LineTranslation& t = got[i];
       if (t.nbest.empty()) continue;  // another rank's line
