@@ -23,6 +23,13 @@ constexpr double kShapeCache = 2;     // ModelOptions::shape_cache
 constexpr double kReadoutRows = 1024;  // ModelOptions::readout_rows
 constexpr double kEncoderPerGate = 24;  // floats per B T G He of an encoder layer (model.h)
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 // The first number in a file (-1 if none, e.g. cgroup v2's "max").
 std::int64_t ReadNumber(const fs::path& path) {
   std::ifstream in(path);
@@ -31,11 +38,21 @@ std::int64_t ReadNumber(const fs::path& path) {
   return value;
 }
 
-// Smallest room (limit - usage) over this process's memory cgroup and its
-// parents, in cgroup v1 and v2; -1 if no limit is found.
-std::int64_t CgroupRoom(std::string* source) {
+std::string WithCommas(std::int64_t n) {
+  std::string s = std::to_string(n), out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::int64_t CgroupMemoryRoom(const std::string& proc_self_cgroup, const std::string& cgroup_root,
+                              std::string* source) {
   std::int64_t room = -1;
-  std::ifstream in("/proc/self/cgroup");
+  std::istringstream in(proc_self_cgroup);
   for (std::string line; std::getline(in, line);) {
     const auto a = line.find(':'), b = line.find(':', a + 1);  // ID:CONTROLLERS:PATH
     if (a == std::string::npos || b == std::string::npos) continue;
@@ -43,9 +60,9 @@ std::int64_t CgroupRoom(std::string* source) {
     const bool v2 = controllers == ",,";
     if (!v2 && controllers.find(",memory,") == std::string::npos) continue;
     const std::string relative = fs::path(line.substr(b + 1)).relative_path().string();
+    const fs::path top(cgroup_root);
     const std::vector<fs::path> roots =
-        v2 ? std::vector<fs::path>{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}
-           : std::vector<fs::path>{"/sys/fs/cgroup/memory"};
+        v2 ? std::vector<fs::path>{top, top / "unified"} : std::vector<fs::path>{top / "memory"};
     const char* limit_name = v2 ? "memory.max" : "memory.limit_in_bytes";
     const char* usage_name = v2 ? "memory.current" : "memory.usage_in_bytes";
     for (const fs::path& root : roots) {
@@ -64,17 +81,6 @@ std::int64_t CgroupRoom(std::string* source) {
   }
   return room;
 }
-
-std::string WithCommas(std::int64_t n) {
-  std::string s = std::to_string(n), out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string FormatBytes(double bytes) {
   char buf[64];
@@ -150,13 +156,11 @@ std::int64_t ParseMemAvailable(const std::string& meminfo) {
 
 AvailableMemory MachineAvailableMemory() {
   AvailableMemory a;
-  std::ifstream in("/proc/meminfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  a.bytes = ParseMemAvailable(text.str());
+  a.bytes = ParseMemAvailable(ReadAll("/proc/meminfo"));
   if (a.bytes >= 0) a.source = "MemAvailable in /proc/meminfo";
   std::string source;
-  const std::int64_t room = CgroupRoom(&source);
+  const std::int64_t room =
+      CgroupMemoryRoom(ReadAll("/proc/self/cgroup"), "/sys/fs/cgroup", &source);
   if (room >= 0 && (a.bytes < 0 || room < a.bytes)) {
     a.bytes = room;
     a.source = source;

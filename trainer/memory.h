@@ -71,6 +71,13 @@ std::int64_t ParameterFloats(const ModelDims& dims);
 // MemAvailable of /proc/meminfo text in bytes (-1 if absent).
 std::int64_t ParseMemAvailable(const std::string& meminfo);
 
+// The smallest room (limit - usage) of the memory cgroups that the text of
+// /proc/self/cgroup names, and their parents, under `cgroup_root`
+// (/sys/fs/cgroup: v1 in memory/, v2 in it or in unified/); -1 if none has
+// a limit. `source` says which limit it is.
+std::int64_t CgroupMemoryRoom(const std::string& proc_self_cgroup, const std::string& cgroup_root,
+                              std::string* source);
+
 // Throws UserError when `ranks_here` ranks of this estimate do not fit in
 // `available` (unknown: never), naming the estimate's parts, the config
 // keys that drive them and the memory available.

@@ -2,7 +2,8 @@
 // the parameter count times its copies exactly, the activations are within
 // a factor of the heap a real model and batch take, a config far beyond
 // any machine is refused with the keys and the memory available (without
-// allocating it), and allocation failures name what was being allocated.
+// allocating it), the memory available comes from /proc/meminfo or the
+// cgroup hierarchy, and allocation failures name what was being allocated.
 #include "trainer/memory.h"
 
 #include <malloc.h>
@@ -139,6 +140,31 @@ TEST(Memory, ParsesMemAvailable) {
                               "MemAvailable:   22352308 kB\nBuffers: 1 kB\n"),
             22352308LL * 1024);
   EXPECT_EQ(ParseMemAvailable("MemTotal: 5 kB\n"), -1);
+}
+
+// The room under cgroup limits: the smallest over the cgroup and its
+// parents, v1 (memory/) and v2; "max" and unlimited v1 values do not limit.
+TEST(Memory, CgroupRoomIsTheSmallestOverTheHierarchy) {
+  testing::TempDir root("cgroup");
+  std::filesystem::create_directories(root / "memory/job/a");
+  std::filesystem::create_directories(root / "job");
+  testing::WriteText(root / "memory/memory.limit_in_bytes", "9223372036854771712\n");
+  testing::WriteText(root / "memory/memory.usage_in_bytes", "1000\n");
+  testing::WriteText(root / "memory/job/memory.limit_in_bytes", std::to_string(4LL << 30) + "\n");
+  testing::WriteText(root / "memory/job/memory.usage_in_bytes", std::to_string(3LL << 30) + "\n");
+  testing::WriteText(root / "memory/job/a/memory.limit_in_bytes", std::to_string(8LL << 30));
+  testing::WriteText(root / "memory/job/a/memory.usage_in_bytes", std::to_string(1LL << 29));
+  std::string source;
+  EXPECT_EQ(CgroupMemoryRoom("4:memory:/job/a\n0::/\n", root.path(), &source), 1LL << 30);
+  EXPECT_EQ(source, "the memory cgroup's limit 4.0 GB less its usage 3.0 GB, " +
+                        (root / "memory/job/memory.limit_in_bytes"));
+  testing::WriteText(root / "memory.max", "max\n");
+  testing::WriteText(root / "memory.current", "5000\n");
+  testing::WriteText(root / "job/memory.max", std::to_string(2LL << 30) + "\n");
+  testing::WriteText(root / "job/memory.current", std::to_string(1LL << 29) + "\n");
+  EXPECT_EQ(CgroupMemoryRoom("0::/job\n", root.path(), &source), 3LL << 29);
+  EXPECT_EQ(CgroupMemoryRoom("0::/\n", root.path(), &source), -1);
+  EXPECT_EQ(CgroupMemoryRoom("", root.path(), &source), -1);
 }
 
 TEST(Memory, AllocationFailuresNameWhatWasAllocated) {
