@@ -101,7 +101,7 @@ std::int64_t ParameterFloats(const ModelDims& dims) {
 }
 
 MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_vocab,
-                                      std::int64_t tgt_vocab, int ranks) {
+                                      std::int64_t tgt_vocab, int ranks, std::int64_t longest) {
   const ModelDims d = ModelDims::From(config.model, src_vocab, tgt_vocab);
   MemoryEstimate m;
   m.parameters = ParameterFloats(d);
@@ -111,6 +111,7 @@ MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_voc
 
   const DataConfig& data = config.data;
   m.steps = data.max_len + 1;  // </s> included
+  if (longest > 0) m.steps = std::min(m.steps, longest);
   std::int64_t b = data.batch_tokens > 0 ? std::max<std::int64_t>(1, data.batch_tokens / m.steps)
                                          : data.batch_sentences;
   if (data.batch_sentences > 0) b = std::min(b, data.batch_sentences);

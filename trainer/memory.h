@@ -8,8 +8,9 @@
 //                to 16 floats, as ParamSet lays them out): the parameters,
 //                their gradients, Adam's m and v (train.optimizer adam),
 //                the moving average (train.ema_decay > 0);
-//   activations  of a batch of B sentences of T = data.max_len + 1 steps on
-//                both sides, B = data.batch_tokens / T (or
+//   activations  of a batch of B sentences of T = data.max_len + 1 steps
+//                (or the corpus's longest sentence, </s> included, when
+//                shorter) on both sides, B = data.batch_tokens / T (or
 //                data.batch_sentences when that is set and smaller) over
 //                the ranks, rounded up: the model's buffers (embeddings,
 //                masks, encoder outputs, states, contexts, attention
@@ -51,9 +52,12 @@ struct MemoryEstimate {
 };
 
 // The estimate above for a run of `config` with vocabularies of these
-// sizes on `ranks` ranks (the global batch is split between them).
+// sizes on `ranks` ranks (the global batch is split between them);
+// `longest`: the training corpus's longest sentence in steps, </s>
+// included (0: unknown).
 MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_vocab,
-                                      std::int64_t tgt_vocab, int ranks);
+                                      std::int64_t tgt_vocab, int ranks,
+                                      std::int64_t longest = 0);
 
 // Memory this process can still use: MemAvailable of /proc/meminfo, or the
 // room left under the memory cgroup's limit (limit - usage, v1 or v2,

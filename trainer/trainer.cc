@@ -2,6 +2,7 @@
 // is in trainer_loop.cc).
 #include "trainer/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -47,7 +48,10 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   const ModelDims dims = ModelDims::From(config.model, src_vocab.size(), tgt_vocab.size());
   // Refuse a run that cannot fit before allocating it (trainer/memory.h).
   RunCollectively(comm, [&] {
-    CheckMemoryFits(EstimateTrainingMemory(config, dims.Vs, dims.Vt, comm.size()),
+    const Manifest& m = corpus_->manifest();  // histograms: [length] = sentences
+    const auto longest = static_cast<std::int64_t>(
+        std::max(m.src_length_hist.size(), m.tgt_length_hist.size()) - 1);
+    CheckMemoryFits(EstimateTrainingMemory(config, dims.Vs, dims.Vt, comm.size(), longest),
                     comm.local_size(), MachineAvailableMemory());
   });
   RunCollectively(comm, [&] {

@@ -59,6 +59,12 @@ TEST(Memory, StateIsTheParameterSetTimesItsCopies) {
   c.data.batch_sentences = 8;
   EXPECT_EQ(EstimateTrainingMemory(c, 500, 600, 1).batch_sentences, 8);
   EXPECT_LT(EstimateTrainingMemory(c, 500, 600, 1).activation_bytes, e.activation_bytes);
+  // A corpus whose longest sentence is shorter than data.max_len + 1.
+  c.data.batch_sentences = 0;
+  const MemoryEstimate shorter = EstimateTrainingMemory(c, 500, 600, 1, 12);
+  EXPECT_EQ(shorter.steps, 12);
+  EXPECT_EQ(shorter.batch_sentences, 672 / 12);
+  EXPECT_EQ(EstimateTrainingMemory(c, 500, 600, 1, 40).steps, 21);
 }
 
 // The heap a model, its run state and two full-length batch shapes (the
