@@ -76,6 +76,15 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
   return c;
 }
 
+std::shared_ptr<const Corpus> Corpus::OpenNamed(const std::string& what, const std::string& dir,
+                                                 bool verify_checksums) {
+  try {
+    return Open(dir, verify_checksums);
+  } catch (const UserError& e) {
+    throw UserError(what + ": " + e.what());
+  }
+}
+
 std::vector<ShardLengths> Corpus::lengths() const {
   std::vector<ShardLengths> out;
   out.reserve(shards_.size());

@@ -47,6 +47,11 @@ class Corpus {
   // their input lines, lengths and ids (each sentence ends with </s>).
   ShardPairs Read(int k, std::int64_t first, std::int64_t count) const;
 
+  // Open, with every error starting with `what: `: the config key or the
+  // argument that named `dir` ("data.train", "rnnsearch inspect DIR").
+  static std::shared_ptr<const Corpus> OpenNamed(const std::string& what, const std::string& dir,
+                                                 bool verify_checksums = false);
+
   // Bytes of the in-memory index.
   std::int64_t index_bytes() const;
 

@@ -223,11 +223,14 @@ Manifest ReadManifest(const std::string& dir) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
-    const bool is_dir = std::filesystem::is_directory(dir, ec);
-    throw UserError("'" + dir + "' is not a preprocessed corpus: " +
-                    (is_dir ? "it has no " + std::string(kManifestName) +
-                                  " (made by rnnsearch preprocess)"
-                            : std::string("no such directory")));
+    const auto status = std::filesystem::status(dir, ec);
+    std::string why = "it has no " + std::string(kManifestName) + " (made by rnnsearch preprocess)";
+    if (!std::filesystem::exists(status)) {
+      why = "it does not exist";
+    } else if (!std::filesystem::is_directory(status)) {
+      why = "it is a file, not a corpus directory";
+    }
+    throw UserError("'" + dir + "' is not a preprocessed corpus: " + why);
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -33,7 +33,9 @@ struct FilterCounts {
 struct Manifest {
   std::int64_t format_version = kCorpusFormatVersion;
   std::string created_by;            // "rnnsearch 0.1.0 (git ...)"
-  std::string src_input, tgt_input;  // the input files as given
+  // The input files, absolute (corpora written before: as given, relative
+  // to the directory preprocess ran in; readers use them as they are).
+  std::string src_input, tgt_input;
   std::string tokenizer;             // "sentencepiece" or "whitespace"
   std::string vocab_origin;          // how the vocabularies were made
   bool joint_vocab = true;
@@ -55,7 +57,8 @@ Manifest ManifestFromYaml(const std::string& text, const std::string& path);
 // Writes DIR/manifest.yaml (through a temporary name, flushed to disk).
 void WriteManifest(const std::string& dir, const Manifest& m);
 // Reads DIR/manifest.yaml; a missing one is a UserError saying that DIR is
-// not a preprocessed corpus.
+// not a preprocessed corpus and why: it does not exist, it is a file, or
+// it has no manifest.
 Manifest ReadManifest(const std::string& dir);
 
 }  // namespace rnnsearch

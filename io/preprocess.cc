@@ -65,6 +65,12 @@ void CheckOptions(const PreprocessOptions& o, const std::string& out) {
   }
 }
 
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
 std::string RandomSuffix() {
   std::random_device rd;
   char buf[32];
@@ -162,8 +168,9 @@ Manifest Preprocess(const PreprocessOptions& options, Comm& comm) {
 
     Manifest m;
     m.created_by = std::string("rnnsearch ") + Version() + " (git " + GitRevision() + ")";
-    m.src_input = options.src;
-    m.tgt_input = options.tgt;
+    // Absolute, so that validation finds its references from any directory.
+    m.src_input = AbsolutePath(options.src);
+    m.tgt_input = AbsolutePath(options.tgt);
     m.tokenizer = v.tokenizer;
     m.vocab_origin = v.origin;
     m.joint_vocab = v.joint;

@@ -40,15 +40,36 @@ class TrainingLines {
         continue;
       }
       ++line_number_;
+      ++read_;
       const std::size_t bad = FindInvalidUtf8(line);
       if (bad != std::string_view::npos) {
-        if (skip_invalid_) continue;
+        if (skip_invalid_) {
+          ++invalid_;
+          continue;
+        }
         throw UserError(InvalidUtf8Message(reader_->path(), line_number_, line, bad));
       }
-      if (line.find_first_not_of(" \t\r\v\f") == std::string_view::npos) continue;
+      if (line.find_first_not_of(" \t\r\v\f") == std::string_view::npos) {
+        ++blank_;
+        continue;
+      }
       out->assign(line);
       return true;
     }
+  }
+
+  // Why no line was yielded: the files and how many lines were read and dropped.
+  std::string NothingLeft(const std::string& side) const {
+    std::string files;
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      files += (i == 0 ? "" : " and ") + ("'" + paths_[i] + "'");
+    }
+    return "no sentence is left to train the SentencePiece vocabulary of " + side + " on: " +
+           files + (paths_.size() == 1 ? " has " : " have ") + std::to_string(read_) +
+           " line(s) in all, " + std::to_string(blank_) + " of them empty or blank" +
+           (invalid_ > 0 ? " and " + std::to_string(invalid_) + " with invalid UTF-8 (skipped)"
+                         : std::string()) +
+           "; give text to train on, or reuse vocabularies (--vocab-from, --spm-model)";
   }
 
  private:
@@ -57,6 +78,7 @@ class TrainingLines {
   std::size_t next_file_ = 0;
   std::unique_ptr<LineReader> reader_;
   std::int64_t line_number_ = 0;
+  std::int64_t read_ = 0, blank_ = 0, invalid_ = 0;  // over all files
 };
 
 void BroadcastVocab(Vocab* v, Comm& comm) {
@@ -76,7 +98,18 @@ Vocab TrainOne(const PreprocessOptions& o, std::vector<std::string> paths, const
   spm.vocab_size = o.data.vocab_size;
   spm.sample = o.data.spm_sample;
   spm.character_coverage = o.data.spm_character_coverage;
-  return TrainSentencePiece([&lines](std::string* s) { return lines(s); }, spm);
+  // SentencePiece fails on no text with an internal check: say what happened.
+  std::string first;
+  if (!lines(&first)) throw UserError(lines.NothingLeft(side));
+  bool have_first = true;
+  return TrainSentencePiece(
+      [&](std::string* s) {
+        if (!have_first) return lines(s);
+        *s = std::move(first);
+        have_first = false;
+        return true;
+      },
+      spm);
 }
 
 // Counts this rank's part of the input: joint into src_counts only.

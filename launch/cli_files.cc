@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -49,6 +51,24 @@ std::vector<std::string> ReadTextLines(const std::string& path, const std::strin
     throw UserError(who + ": " + option + ": " + what);
   }
   return lines;
+}
+
+void CheckOutputPath(const std::string& path, const std::string& who, const std::string& option) {
+  if (path == "-") return;
+  const std::string head = who + ": " + option + ": cannot write '" + path + "': ";
+  if (path.empty()) throw UserError(who + ": " + option + ": expected a file name, found ''");
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UserError(head + "it is a directory");
+  const fs::path parent = fs::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  const auto status = fs::status(dir, ec);
+  if (!fs::exists(status)) throw UserError(head + "the directory '" + dir + "' does not exist");
+  if (!fs::is_directory(status)) throw UserError(head + "'" + dir + "' is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw UserError(head + "the directory '" + dir + "' is not writable: " +
+                    std::strerror(errno));
+  }
 }
 
 // Writes `text` to `path` through PATH.tmp.<pid> and a rename ('-': stdout).

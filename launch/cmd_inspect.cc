@@ -33,7 +33,8 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   std::string text;
   RunCollectively(env.comm, [&] {
     if (env.comm.rank() != 0) return;
-    const auto corpus = Corpus::Open(dir, vm["verify"].as<bool>());
+    const auto corpus =
+        Corpus::OpenNamed("rnnsearch inspect DIR", dir, vm["verify"].as<bool>());
     const auto lengths = corpus->lengths();
     const auto plan = PlanEpoch(lengths, batching, epoch);
     text = FormatCorpusSummary(corpus->manifest(), dir) +

@@ -106,6 +106,10 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
   }
   const bool nbest = vm["nbest"].as<bool>();
 
+  const std::string output = vm["output"].as<std::string>();
+  RunCollectively(comm, [&] {  // before any work: a bad output path is found now
+    if (comm.rank() == 0) CheckOutputPath(output, kWho, "--output");
+  });
   const TranslationModel model =
       LoadTranslationModel(choice.model_path, choice.run_dir, choice.weights, comm, "rescore");
   const std::vector<TranslationModel> others = LoadEnsembleMembers(
@@ -192,7 +196,7 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     }
     std::string all;
     for (const std::string& line : out) all += line;
-    WriteWholeOutput(vm["output"].as<std::string>(), all, kWho, "--output");
+    WriteWholeOutput(output, all, kWho, "--output");
   });
   if (comm.rank() == 0) {
     char rate[64];

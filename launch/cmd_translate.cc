@@ -24,6 +24,7 @@
 #include "launch/translate_model.h"
 #include "launch/translate_output.h"
 #include "ops/context.h"
+#include "trainer/memory.h"
 #include "trainer/translator.h"
 
 namespace rnnsearch {
@@ -99,6 +100,17 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
     throw UsageError("rnnsearch translate: --batch-sentences: expected at least 1, found " +
                      std::to_string(batch_sentences));
   }
+  const std::string output = vm["output"].as<std::string>();
+  RunCollectively(comm, [&] {  // before any work: a bad output path is found now
+    if (comm.rank() != 0) return;
+    CheckOutputPath(output, "rnnsearch translate", "--output");
+    if (!beam.alignments) return;
+    CheckOutputPath(alignments, "rnnsearch translate", "--alignments");
+    if (alignments == output && output != "-") {
+      throw UserError("rnnsearch translate: --alignments: '" + alignments +
+                      "' is also the --output file");
+    }
+  });
   const TranslationModel model =
       LoadTranslationModel(choice.model_path, choice.run_dir, choice.weights, comm);
   // Ensemble members: other checkpoints with the same vocabularies.
@@ -139,8 +151,11 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
-    Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
-    const std::vector<LineTranslation> got = translator.Translate(lines, comm.rank(), comm.size());
+    std::vector<LineTranslation> got;
+    Allocating("the beam search's buffers (--batch-sentences, --beam-size, the longest line)", [&] {
+      Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
+      got = translator.Translate(lines, comm.rank(), comm.size());
+    });
     for (std::size_t i = 0; i < got.size(); ++i) {
       const LineTranslation& t = got[i];
       if (t.nbest.empty()) continue;  // another rank's line
@@ -173,7 +188,7 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
       all += texts[i];
       all_align += aligns[i];
     }
-    WriteWholeOutput(vm["output"].as<std::string>(), all, "rnnsearch translate", "--output");
+    WriteWholeOutput(output, all, "rnnsearch translate", "--output");
     if (beam.alignments) {
       WriteWholeOutput(alignments, all_align, "rnnsearch translate", "--alignments");
     }

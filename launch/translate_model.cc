@@ -15,6 +15,7 @@
 #include "io/checkpoint.h"
 #include "io/collective.h"
 #include "trainer/checkpointing.h"
+#include "trainer/memory.h"
 
 namespace rnnsearch {
 namespace {
@@ -111,7 +112,10 @@ TranslationModel LoadTranslationModel(const std::string& model_path, const std::
     const ModelConfig model = ConfigFromYamlText(model_yaml, m.path + ":/model").model;
     m.src_vocab = Vocab::Deserialize(src_kind, std::move(src_bytes), m.path + ":/vocab/src");
     m.tgt_vocab = Vocab::Deserialize(tgt_kind, std::move(tgt_bytes), m.path + ":/vocab/tgt");
-    m.params = ParamSet(ModelDims::From(model, sizes[0], sizes[1]));
+    const ModelDims dims = ModelDims::From(model, sizes[0], sizes[1]);
+    CheckParametersFit(dims, comm.local_size(), MachineAvailableMemory(),
+                       who + ": the checkpoint '" + m.path + "'");
+    Allocating("the parameters of '" + m.path + "'", [&] { m.params = ParamSet(dims); });
     if (comm.rank() != 0) return;
     if (sizes[3] != 0) {
       reader->ReadEma(MutableTensorsOf(m.params));

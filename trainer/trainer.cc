@@ -2,6 +2,7 @@
 // is in trainer_loop.cc).
 #include "trainer/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "io/collective.h"
 #include "trainer/checkpointing.h"
 #include "trainer/init.h"
+#include "trainer/memory.h"
 #include "trainer/stop_signal.h"
 
 namespace rnnsearch {
@@ -49,12 +51,27 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
                           "(rnnsearch preprocess --out), found an empty string",
                           1);
   }
-  RunCollectively(comm, [&] { corpus_ = Corpus::Open(config.data.train); });
+  RunCollectively(comm, [&] { corpus_ = Corpus::OpenNamed("data.train", config.data.train); });
   const Vocab& src_vocab = corpus_->src_vocab();
   const Vocab& tgt_vocab = corpus_->tgt_vocab();
   const ModelDims dims = ModelDims::From(config.model, src_vocab.size(), tgt_vocab.size());
-  model_ = std::make_unique<Model>(ctx, dims, ModelOptions::FromConfig(config.train));
-  state_ = std::make_unique<RunState>(dims, config.train);
+  // Refuse a run that cannot fit before allocating it (trainer/memory.h).
+  RunCollectively(comm, [&] {
+    const Manifest& m = corpus_->manifest();  // histograms: [length] = sentences
+    const auto longest = static_cast<std::int64_t>(
+        std::max(m.src_length_hist.size(), m.tgt_length_hist.size()) - 1);
+    CheckMemoryFits(EstimateTrainingMemory(config, dims.Vs, dims.Vt, comm.size(), longest),
+                    comm.local_size(), MachineAvailableMemory());
+  });
+  RunCollectively(comm, [&] {
+    Allocating("the model and its parameters, gradients and optimizer state (model.*, "
+               "train.optimizer, train.ema_decay)",
+               [&] {
+                 const ModelOptions model_options = ModelOptions::FromConfig(config.train);
+                 model_ = std::make_unique<Model>(ctx, dims, model_options);
+                 state_ = std::make_unique<RunState>(dims, config.train);
+               });
+  });
   RunState& s = *state_;
 
   const StartPlan& plan = options.start;
@@ -135,13 +152,19 @@ double Trainer::EpochProgress() {
 
 std::optional<StepOutcome> Trainer::Step() {
   const double max_time = config_.train.max_time;
-  return TrainStep(
-      *model_, *sync_, *reader_, *state_, config_.train,
-      [&](StepTotals& t) {
-        t.stop_signal = StopSignal() != 0 ? 1 : 0;
-        t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
-      },
-      &poison_);
+  std::optional<StepOutcome> outcome;
+  Allocating("the activations of a training batch (data.batch_tokens, data.batch_sentences, "
+             "data.max_len, model.*)",
+             [&] {
+               outcome = TrainStep(
+                   *model_, *sync_, *reader_, *state_, config_.train,
+                   [&](StepTotals& t) {
+                     t.stop_signal = StopSignal() != 0 ? 1 : 0;
+                     t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
+                   },
+                   &poison_);
+             });
+  return outcome;
 }
 
 void Trainer::Save(bool best) {

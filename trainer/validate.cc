@@ -70,7 +70,7 @@ Validator::Validator(Comm& comm, ops::Context& ctx, const Config& config, const 
                      Model& model)
     : comm_(comm),
       config_(config),
-      corpus_(Corpus::Open(config.data.valid)),
+      corpus_(Corpus::OpenNamed("data.valid", config.data.valid)),
       model_(model),
       greedy_(ctx, model) {
   const auto same = [](const Vocab& a, const Vocab& b) { return a.hash() == b.hash(); };

@@ -93,6 +93,38 @@ TEST_F(PreprocessCli, AFullDiskLeavesNothingBehind) {
   EXPECT_EQ(Listing(), (std::vector<std::string>{"s.txt", "t.gz"}));
 }
 
+// An empty or blank corpus with a SentencePiece vocabulary to train: no
+// sentence is left, with the files and their line counts (not
+// SentencePiece's internal check), and nothing is written.
+TEST_F(PreprocessCli, EmptyOrBlankCorpusHasNoSentenceToTrainOn) {
+  testing::WriteText(dir_ / "empty.txt", "");
+  testing::WriteText(dir_ / "blank.txt", " \n\t\n\n");
+  for (const char* name : {"empty.txt", "blank.txt"}) {
+    SCOPED_TRACE(name);
+    const std::string f = dir_ / name;
+    const ProcessResult r = RunProcess(kBin + " preprocess --src " + f + " --tgt " + f +
+                                       " --out " + (dir_ / "c"));
+    EXPECT_EQ(r.status, 1) << r.err;
+    const std::string counts = std::string(name) == "empty.txt" ? "have 0 line(s) in all, 0 of"
+                                                                 : "have 6 line(s) in all, 6 of";
+    EXPECT_TRUE(Contains(r.err, "no sentence is left to train the SentencePiece vocabulary of "
+                                "both sides on: '" + f + "' and '" + f + "' " + counts +
+                                " them empty or blank"))
+        << r.err;
+    EXPECT_FALSE(Contains(r.err, "smaller vocabulary")) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "c"));
+  }
+  // One vocabulary per side: the side without text is named.
+  testing::WriteText(dir_ / "three.txt", "a b\nc\nd\n");
+  const ProcessResult side = RunProcess(kBin + " preprocess --src " + (dir_ / "blank.txt") +
+                                        " --tgt " + (dir_ / "three.txt") + " --out " +
+                                        (dir_ / "c") + " --separate-vocab");
+  EXPECT_EQ(side.status, 1) << side.err;
+  EXPECT_TRUE(Contains(side.err, "vocabulary of the source side on: '" + (dir_ / "blank.txt") +
+                                     "' has 3 line(s) in all, 3 of them empty or blank"))
+      << side.err;
+}
+
 TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   testing::WriteText(dir_ / "short.txt", "a\nb\n");
   const ProcessResult r = RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin + " preprocess --src " +
@@ -104,6 +136,19 @@ TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   ASSERT_NE(first, std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(needle, first + 1), std::string::npos) << "printed more than once";
   EXPECT_EQ(Listing(), (std::vector<std::string>{"s.txt", "short.txt", "t.gz"}));
+
+  // inspect of a file or of nothing names the argument and says which.
+  const ProcessResult file = RunProcess(kBin + " inspect " + (dir_ / "s.txt"));
+  EXPECT_EQ(file.status, 1);
+  EXPECT_TRUE(Contains(file.err, "rnnsearch inspect DIR: '" + (dir_ / "s.txt") +
+                                     "' is not a preprocessed corpus: it is a file, not a "
+                                     "corpus directory"))
+      << file.err;
+  const ProcessResult none = RunProcess(kBin + " inspect " + (dir_ / "none"));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_TRUE(Contains(none.err, "rnnsearch inspect DIR: '" + (dir_ / "none") +
+                                     "' is not a preprocessed corpus: it does not exist"))
+      << none.err;
 
   const ProcessResult usage = RunProcess(kBin + " preprocess --src x");
   EXPECT_EQ(usage.status, 2);

@@ -186,7 +186,10 @@ TEST(Corpus, RefusesDamagedOrMixedDirectories) {
   const std::string manifest = dir / "manifest.yaml";
 
   EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir / "nowhere"); }),
-                       "'" + (dir / "nowhere") + "' is not a preprocessed corpus: no such directory"));
+                       "'" + (dir / "nowhere") + "' is not a preprocessed corpus: it does not exist"));
+  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(shard); }),
+                       "'" + shard + "' is not a preprocessed corpus: it is a file, not a corpus "
+                       "directory"));
   // A newer format version.
   {
     Manifest newer = m;

@@ -391,6 +391,50 @@ TEST_F(TranslateCli, ClearErrorsLeaveOutputsAlone) {
   EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
 }
 
+// Every output path is checked before any work (even before the model is
+// read): a missing directory, a directory as the file, or --alignments on
+// --output is an error naming the option, and an existing output file is
+// left as it was (also when only --alignments is bad). rescore likewise.
+TEST_F(TranslateCli, BadOutputPathsAreFoundBeforeAnyWork) {
+  const std::string out = dir_ / "out.txt", no_dir = dir_ / "no_dir";
+  testing::WriteText(out, "keep me\n");
+  auto expect_error = [&](const std::string& command, const std::string& args,
+                          const std::string& text) {
+    const ProcessResult r = RunProcess(kBin + " " + command + " --threads 1 " + args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(r.err.find("lines, 1 rank(s)"), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(testing::ReadWhole(out), "keep me\n") << args;
+    EXPECT_FALSE(std::filesystem::exists(no_dir)) << args;
+  };
+  const std::string run = "--model " + ckpt_ + " --input " + input_;
+  expect_error("translate", run + " --output " + (no_dir + "/t.txt"),
+               "rnnsearch translate: --output: cannot write '" + no_dir +
+                   "/t.txt': the directory '" + no_dir + "' does not exist");
+  expect_error("translate", run + " --output " + dir_.path(),
+               "rnnsearch translate: --output: cannot write '" + dir_.path() +
+                   "': it is a directory");
+  expect_error("translate", run + " --output " + out + " --alignments " + (no_dir + "/a.jsonl"),
+               "rnnsearch translate: --alignments: cannot write '" + no_dir +
+                   "/a.jsonl': the directory '" + no_dir + "' does not exist");
+  expect_error("translate", run + " --output " + out + " --alignments " + (out + "/a.jsonl"),
+               "rnnsearch translate: --alignments: cannot write '" + out + "/a.jsonl': '" + out +
+                   "' is not a directory");
+  expect_error("translate", run + " --output " + out + " --alignments " + out,
+               "rnnsearch translate: --alignments: '" + out + "' is also the --output file");
+  // Found before the model is read.
+  expect_error("translate", "--model " + (dir_ / "missing.h5") + " --output " + dir_.path(),
+               "--output: cannot write '" + dir_.path() + "': it is a directory");
+  expect_error("rescore", "--model " + ckpt_ + " --source " + input_ + " --hyp " + input_ +
+                              " --output " + (no_dir + "/s.txt"),
+               "rnnsearch rescore: --output: cannot write '" + no_dir + "/s.txt': the directory '" +
+                   no_dir + "' does not exist");
+  // A good output is written as before.
+  const ProcessResult r = Translate(run + " --output " + out);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(testing::ReadWhole(out), "keep me\n");
+}
+
 // rnnsearch rescore of translate's n-best lines (alpha 0: SCORE is the
 // log-probability) gives every finished hypothesis its score back, for one
 // model and an ensemble; the same output under mpiexec; plain hypothesis

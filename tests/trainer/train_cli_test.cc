@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "io/manifest.h"
 #include "tests/trainer/train_fixture.h"
 
 namespace rnnsearch::testing {
@@ -112,6 +113,61 @@ TEST_F(TrainCli, OtherModelShapeOrVocabularyIsRefused) {
   EXPECT_NE(r.err.find("train.seed"), std::string::npos) << r.err;
   r = Train("shape", "--set train.max_steps=10 --set train.optimizer=sgd", 1);
   EXPECT_NE(r.err.find("train.optimizer adam, the config has sgd"), std::string::npos) << r.err;
+}
+
+// A model far beyond the machine's memory is refused before it is
+// allocated, with the estimate, its keys and the memory available.
+TEST_F(TrainCli, ConfigThatCannotFitInMemoryIsRefused) {
+  const ProcessResult r = Train("huge",
+                                "--set model.emb_dim=65536 --set model.enc_dim=65536 "
+                                "--set model.dec_dim=65536 --set model.att_dim=65536 "
+                                "--set model.readout_dim=65536",
+                                1);
+  for (const char* want : {"the run needs about ", " TB of memory, but ", " is available (",
+                           "model.emb_dim", "data.batch_tokens"}) {
+    EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
+  }
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+}
+
+// data.train and data.valid naming a file or nothing: the key, the path and why.
+TEST_F(TrainCli, CorpusKeysNamingAFileOrNothingAreRefused) {
+  for (const char* key : {"data.train", "data.valid"}) {
+    SCOPED_TRACE(key);
+    ProcessResult r = Train("nocorpus", std::string("--set ") + key + "=train.src", 1);
+    EXPECT_NE(r.err.find(std::string(key) + ": 'train.src' is not a preprocessed corpus: it is "
+                         "a file, not a corpus directory"),
+              std::string::npos)
+        << r.err;
+    r = Train("nocorpus", std::string("--set ") + key + "=nowhere", 1);
+    EXPECT_NE(r.err.find(std::string(key) +
+                         ": 'nowhere' is not a preprocessed corpus: it does not exist"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// The manifest stores its inputs absolute: validation finds its references
+// from any working directory. A manifest written before (relative inputs)
+// is read as before, relative to the working directory.
+TEST_F(TrainCli, ValidationFindsItsReferencesFromAnyDirectory) {
+  EXPECT_EQ(ReadManifest(Path("valid").string()).tgt_input, Path("train.tgt").string());
+  const std::string no_references = "validation BLEU is scored against the decoded target ids";
+  const std::string sets = " --set train.max_steps=2 --set train.valid_every=2";
+  ProcessResult r = RunProcess("cd " + Path("corpus").string() + " && " + RNNSEARCH_BINARY +
+                               " train --config ../tiny.yaml --run-dir ../away --set "
+                               "data.train=../corpus --set data.valid=../valid" + sets);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("validation at step 2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(no_references), std::string::npos) << r.err;
+
+  fs::copy(Path("valid"), Path("valid_old"));
+  Manifest old = ReadManifest(Path("valid_old").string());
+  old.src_input = "train.src";
+  old.tgt_input = "train.tgt";
+  WriteManifest(Path("valid_old").string(), old);
+  r = Train("old", "--set data.valid=valid_old" + sets);
+  EXPECT_EQ(r.err.find(no_references), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, InitFromStartsANewRunFromTheParameters) {
