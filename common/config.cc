@@ -116,15 +116,6 @@ void MergeYaml(const std::string& text, const std::string& path, Config& config,
   }
 }
 
-std::string RangeText(const Field& f) {
-  if (f.kind == Kind::kInt) {
-    return "an integer in [" + std::to_string(f.int_min) + ", " + std::to_string(f.int_max) + "]";
-  }
-  std::ostringstream s;
-  s << "a number in [" << f.real_min << ", " << f.real_max << "]";
-  return s.str();
-}
-
 }  // namespace
 
 const std::vector<ConfigFieldInfo>& ConfigFields() {
@@ -225,8 +216,8 @@ void Validate(const Config& config, const ConfigOrigins& origins) {
       case Kind::kStr: break;
     }
     if (bad) {
-      throw ConfigError(origin(f.key) + ": " + f.key + ": expected " + RangeText(f) +
-                        ", found " + found);
+      throw ConfigError(origin(f.key) + ": " + f.key + ": expected " +
+                        config_internal::RangeText(f) + ", found " + found);
     }
   }
   // Rules between fields.
