@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/file_read.h"
 #include "io/checksum.h"
 #include "io/file_write.h"
 
@@ -220,18 +219,15 @@ void WriteManifest(const std::string& dir, const Manifest& m) {
 
 Manifest ReadManifest(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
     const bool is_dir = std::filesystem::is_directory(dir, ec);
     throw UserError("'" + dir + "' is not a preprocessed corpus: " +
                     (is_dir ? "it has no " + std::string(kManifestName) +
                                   " (made by rnnsearch preprocess)"
                             : std::string("no such directory")));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ManifestFromYaml(text.str(), path);
+  return ManifestFromYaml(ReadWholeFile(path, "the manifest"), path);
 }
 
 }  // namespace rnnsearch

@@ -192,6 +192,13 @@ TEST_F(ConfigTest, MissingFileIsAnError) {
   EXPECT_NE(msg.find("nope.yaml"), std::string::npos) << msg;
 }
 
+// An ifstream opens a directory and reads nothing: that was a config of
+// defaults only.
+TEST_F(ConfigTest, DirectoryIsRefusedNamingIt) {
+  EXPECT_EQ(LoadError(dir_.string()),
+            "config file '" + dir_.string() + "' is a directory, not a file");
+}
+
 TEST_F(ConfigTest, BadSetSyntax) {
   try {
     LoadConfig("", {"emb_dim=3"});
