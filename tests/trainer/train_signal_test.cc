@@ -16,12 +16,9 @@ class TrainSignal : public TrainFixture {
   // (a shell expression; $job is the background job) gives, and waits.
   static ProcessResult RunAndTerminate(const std::string& run, const std::string& launch,
                                        const std::string& target) {
-    const std::string script =
-        "cd " + root_.string() + " || exit 1; " + launch + " & job=$!; " +
-        "for i in $(seq 1 400); do "
-        "  [ -f " + run + "/metrics.jsonl ] && [ $(wc -l < " + run + "/metrics.jsonl) -ge 20 ] && break; "
-        "  sleep 0.05; done; "
-        "kill -TERM " + target + "; wait $job; echo \"status=$?\"";
+    const std::string script = "cd " + root_.string() + " || exit 1; " + launch + " & job=$!; " +
+                               WaitForMetrics(run, 20) + "kill -TERM " + target +
+                               "; wait $job; echo \"status=$?\"";
     return RunProcess(script);
   }
 
@@ -43,12 +40,9 @@ class TrainSignal : public TrainFixture {
   }
 };
 
-const char kEndless[] =
-    " train --config tiny.yaml --set train.max_steps=100000000 --set train.log_every=1 --run-dir ";
-
 TEST_F(TrainSignal, SigtermSavesTheStepReachedAndExitsZero) {
   const ProcessResult r = RunAndTerminate(
-      "sig", std::string(RNNSEARCH_BINARY) + kEndless + "sig", "$job");
+      "sig", std::string(RNNSEARCH_BINARY) + EndlessTrain("sig"), "$job");
   ExpectCheckpointOfLastStep("sig", r);
 }
 
@@ -56,7 +50,7 @@ TEST_F(TrainSignal, SigtermSavesTheStepReachedAndExitsZero) {
 // step's allreduce, and the job ends cleanly.
 TEST_F(TrainSignal, SigtermToOneRankStopsTheWholeJob) {
   const ProcessResult r = RunAndTerminate(
-      "sig2", Mpiexec(2) + RNNSEARCH_BINARY + kEndless + "sig2",
+      "sig2", Mpiexec(2) + RNNSEARCH_BINARY + EndlessTrain("sig2"),
       "$(pgrep -P $job -f rnnsearch | tail -n 1)");
   ExpectCheckpointOfLastStep("sig2", r);
 }
