@@ -54,16 +54,23 @@ RunDirLock::RunDirLock(std::string dir) : dir_(std::move(dir)) {
   }
   fs::create_directories(dir_, ec);
   if (ec) throw UserError("cannot create the run directory '" + dir_ + "': " + ec.message());
+  try {
+    Lock();
+  } catch (...) {
+    ::close(fd_);
+    RemoveCreated();
+    throw;
+  }
+}
+
+void RunDirLock::Lock() {
   for (;;) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw UserError("cannot create the lock file '" + path_ + "': " + Errno(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       if (err == EWOULDBLOCK) {
-        const std::string holder = HolderOf(fd_);
-        ::close(fd_);
-        fd_ = -1;
-        throw UserError("run directory '" + dir_ + "' is in use by " + holder +
+        throw UserError("run directory '" + dir_ + "' is in use by " + HolderOf(fd_) +
                         " (it holds the lock on '" + path_ +
                         "'); one trainer per run directory: wait for it to end, or give another "
                         "--run-dir");
@@ -87,6 +94,10 @@ RunDirLock::RunDirLock(std::string dir) : dir_(std::move(dir)) {
 RunDirLock::~RunDirLock() {
   ::unlink(path_.c_str());
   ::close(fd_);
+  RemoveCreated();
+}
+
+void RunDirLock::RemoveCreated() {
   for (const std::string& d : created_) {
     if (::rmdir(d.c_str()) != 0) break;  // not empty: the run wrote something
   }

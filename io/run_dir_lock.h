@@ -38,6 +38,11 @@ class RunDirLock {
   const std::string& path() const { return path_; }  // DIR/train.lock
 
  private:
+  // Opens and locks path_ into fd_, and writes the holder into it.
+  void Lock();
+  // Removes the directories in created_ that are empty, deepest first.
+  void RemoveCreated();
+
   std::string dir_, path_;
   std::vector<std::string> created_;  // directories made here, deepest first
   int fd_ = -1;
