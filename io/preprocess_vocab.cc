@@ -1,5 +1,4 @@
 // Step 2 of Preprocess: the vocabularies, identical on every rank.
-
 #include "common/error.h"
 #include "common/file_read.h"
 #include "common/log.h"
@@ -121,11 +120,14 @@ Vocabularies MakeVocabularies(const PreprocessOptions& o, const InputPart& part,
       } else if (given_models) {
         v.tokenizer = "sentencepiece";
         if (!o.spm_model.empty()) {
-          v.src = v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.spm_model, kSpmModel), o.spm_model);
+          v.src = v.tgt =
+              Vocab::FromSentencePiece(ReadWholeFile(o.spm_model, kSpmModel), o.spm_model);
           v.origin = "given SentencePiece model " + o.spm_model;
         } else {
-          v.src = Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model, kSpmModel), o.src_spm_model);
-          v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model, kSpmModel), o.tgt_spm_model);
+          v.src = Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model, kSpmModel),
+                                           o.src_spm_model);
+          v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model, kSpmModel),
+                                           o.tgt_spm_model);
           v.origin = "given SentencePiece models " + o.src_spm_model + " and " + o.tgt_spm_model;
         }
         v.joint = v.src == v.tgt;

@@ -103,7 +103,8 @@ TrainOutcome Trainer::Run() {
   RemoveStopSignals();
   outcome.step = t.step;
   outcome.checkpoint = last_checkpoint_;
-  RNN_LOG(kInfo) << "training ends at step " << t.step << ": " << StopReasonText(outcome.reason, outcome.signal)
+  RNN_LOG(kInfo) << "training ends at step " << t.step << ": "
+                 << StopReasonText(outcome.reason, outcome.signal)
                  << (last_checkpoint_.empty() ? "" : "; checkpoint '" + last_checkpoint_ + "'")
                  << "; peak memory of rank 0: " << static_cast<int>(PeakRssMb()) << " MB";
   return outcome;
