@@ -2,9 +2,6 @@
 #include "common/config.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -12,6 +9,7 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "common/file_read.h"
 
 namespace rnnsearch {
 
@@ -34,16 +32,6 @@ const char* NodeKind(const YAML::Node& node) {
     case YAML::NodeType::Null: return "nothing";
     default: return "a scalar";
   }
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
 }
 
 // The text of line `line` (0-based) of `text`.
@@ -116,15 +104,6 @@ void MergeYaml(const std::string& text, const std::string& path, Config& config,
   }
 }
 
-std::string RangeText(const Field& f) {
-  if (f.kind == Kind::kInt) {
-    return "an integer in [" + std::to_string(f.int_min) + ", " + std::to_string(f.int_max) + "]";
-  }
-  std::ostringstream s;
-  s << "a number in [" << f.real_min << ", " << f.real_max << "]";
-  return s.str();
-}
-
 }  // namespace
 
 const std::vector<ConfigFieldInfo>& ConfigFields() {
@@ -160,7 +139,7 @@ const std::vector<ConfigFieldInfo>& ConfigFields() {
 }
 
 void MergeConfigFile(const std::string& path, Config& config, ConfigOrigins& origins) {
-  MergeYaml(ReadFile(path), path, config, origins);
+  MergeYaml(ReadWholeFile(path, "config file"), path, config, origins);
 }
 
 void ApplyConfigOverride(const std::string& assignment, Config& config, ConfigOrigins& origins) {
@@ -225,8 +204,8 @@ void Validate(const Config& config, const ConfigOrigins& origins) {
       case Kind::kStr: break;
     }
     if (bad) {
-      throw ConfigError(origin(f.key) + ": " + f.key + ": expected " + RangeText(f) +
-                        ", found " + found);
+      throw ConfigError(origin(f.key) + ": " + f.key + ": expected " +
+                        config_internal::RangeText(f) + ", found " + found);
     }
   }
   // Rules between fields.

@@ -146,9 +146,23 @@ std::string ExpectedText(const Field& field) {
   return "?";
 }
 
+std::string RangeText(const Field& field) {
+  if (field.kind == Kind::kInt) {
+    return "an integer in [" + std::to_string(field.int_min) + ", " +
+           std::to_string(field.int_max) + "]";
+  }
+  std::ostringstream s;
+  s << "a number in [" << field.real_min << ", " << field.real_max << "]";
+  return s.str();
+}
+
 void SetFromText(const Field& field, Config& config, const std::string& text,
                  const std::string& where) {
-  auto fail = [&]() {
+  auto fail = [&](std::errc ec) {
+    if (ec == std::errc::result_out_of_range) {
+      throw ConfigError(where + ": " + field.key + ": expected " + RangeText(field) + ", found " +
+                        text + " (out of range)");
+    }
     throw ConfigError(where + ": " + field.key + ": expected " + ExpectedText(field) +
                       ", found '" + text + "'");
   };
@@ -159,7 +173,7 @@ void SetFromText(const Field& field, Config& config, const std::string& text,
       std::int64_t v = 0;
       if (!text.empty() && *first == '+') ++first;
       auto [ptr, ec] = std::from_chars(first, last, v);
-      if (ec != std::errc() || ptr != last || text.empty()) fail();
+      if (ec != std::errc() || ptr != last || text.empty()) fail(ptr == last ? ec : std::errc());
       field.int_ref(config) = v;
       return;
     }
@@ -167,7 +181,9 @@ void SetFromText(const Field& field, Config& config, const std::string& text,
       double v = 0;
       if (!text.empty() && *first == '+') ++first;
       auto [ptr, ec] = std::from_chars(first, last, v);
-      if (ec != std::errc() || ptr != last || text.empty() || !std::isfinite(v)) fail();
+      if (ec != std::errc() || ptr != last || text.empty() || !std::isfinite(v)) {
+        fail(ptr == last ? ec : std::errc());
+      }
       field.real_ref(config) = v;
       return;
     }
@@ -178,7 +194,7 @@ void SetFromText(const Field& field, Config& config, const std::string& text,
       } else if (t == "false" || t == "no" || t == "off") {
         field.bool_ref(config) = false;
       } else {
-        fail();
+        fail(std::errc());
       }
       return;
     }

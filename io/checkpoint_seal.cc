@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_read.h"
 #include "io/checkpoint_h5.h"
 
 namespace rnnsearch::ckpt {
@@ -82,6 +83,7 @@ void WriteSeal(const std::string& path, std::int64_t format_version, const std::
 
 std::int64_t CheckSeal(const std::string& path, std::int64_t max_version) {
   const std::string file = "the checkpoint '" + path + "'";
+  RefuseDirectory(path, "the checkpoint");
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) {
     throw UserError("cannot open the checkpoint '" + path + "': " + std::strerror(errno));

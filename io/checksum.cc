@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/file_read.h"
 
 namespace rnnsearch {
 
@@ -29,6 +30,7 @@ std::string Hex64(std::uint64_t value) {
 }
 
 std::uint32_t FileCrc32(const std::string& path) {
+  RefuseDirectory(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw UserError("cannot open '" + path + "': " + std::strerror(errno));
   std::vector<unsigned char> buf(1 << 20);

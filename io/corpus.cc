@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/file_read.h"
 #include "io/checksum.h"
 
 namespace rnnsearch {
@@ -16,6 +17,7 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
   std::int64_t total = 0;
   for (const ShardSummary& s : m.shards) {
     const std::string path = dir + "/" + s.file;
+    RefuseDirectory(path, "the shard");
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(path, ec);
     if (ec) {

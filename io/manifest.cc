@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/file_read.h"
 #include "io/checksum.h"
 #include "io/file_write.h"
 
@@ -220,9 +219,8 @@ void WriteManifest(const std::string& dir, const Manifest& m) {
 
 Manifest ReadManifest(const std::string& dir) {
   const std::string path = dir + "/" + kManifestName;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
     const auto status = std::filesystem::status(dir, ec);
     std::string why = "it has no " + std::string(kManifestName) + " (made by rnnsearch preprocess)";
     if (!std::filesystem::exists(status)) {
@@ -232,9 +230,7 @@ Manifest ReadManifest(const std::string& dir) {
     }
     throw UserError("'" + dir + "' is not a preprocessed corpus: " + why);
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ManifestFromYaml(text.str(), path);
+  return ManifestFromYaml(ReadWholeFile(path, "the manifest"), path);
 }
 
 }  // namespace rnnsearch

@@ -1,8 +1,6 @@
 // Step 2 of Preprocess: the vocabularies, identical on every rank.
-#include <fstream>
-#include <sstream>
-
 #include "common/error.h"
+#include "common/file_read.h"
 #include "common/log.h"
 #include "io/collective.h"
 #include "io/preprocess_steps.h"
@@ -13,14 +11,7 @@
 namespace rnnsearch::preprocess_internal {
 namespace {
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot open '" + path + "'");
-  std::stringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw UserError("cannot read '" + path + "'");
-  return s.str();
-}
+constexpr const char* kSpmModel = "the SentencePiece model";
 
 // Yields the valid, non-empty lines of `paths` in turn (for training).
 class TrainingLines {
@@ -162,11 +153,14 @@ Vocabularies MakeVocabularies(const PreprocessOptions& o, const InputPart& part,
       } else if (given_models) {
         v.tokenizer = "sentencepiece";
         if (!o.spm_model.empty()) {
-          v.src = v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.spm_model), o.spm_model);
+          v.src = v.tgt =
+              Vocab::FromSentencePiece(ReadWholeFile(o.spm_model, kSpmModel), o.spm_model);
           v.origin = "given SentencePiece model " + o.spm_model;
         } else {
-          v.src = Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model), o.src_spm_model);
-          v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model), o.tgt_spm_model);
+          v.src = Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model, kSpmModel),
+                                           o.src_spm_model);
+          v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model, kSpmModel),
+                                           o.tgt_spm_model);
           v.origin = "given SentencePiece models " + o.src_spm_model + " and " + o.tgt_spm_model;
         }
         v.joint = v.src == v.tgt;

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "common/file_read.h"
 #include "io/checksum.h"
 #include "io/file_write.h"
 
@@ -143,6 +144,7 @@ ShardSummary WriteShard(const std::string& path, const ShardPairs& pairs, const 
 ShardFile::ShardFile(const std::string& path) : path_(path) {
   SilenceHdf5Errors();
   const std::string what = "cannot read the shard '" + path + "'";
+  RefuseDirectory(path, "the shard");
   file_ = H5Id(H5Check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), what), H5Fclose);
   const hid_t root = file_.get();
   const std::string format = ReadStringAttr(root, "format", path);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/file_read.h"
 
 namespace rnnsearch {
 namespace {
@@ -20,13 +21,13 @@ std::string Errno(int err) { return std::strerror(err); }
 
 // Opens `path` read-only, refusing directories and other non-files.
 int OpenRegular(const std::string& path) {
+  RefuseDirectory(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw UserError("cannot open '" + path + "': " + Errno(errno));
-  struct stat st;
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw UserError("cannot read '" + path + "': not a regular file" +
-                    (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
+    throw UserError("cannot read '" + path + "': not a regular file");
   }
   return fd;
 }

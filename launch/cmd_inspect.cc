@@ -4,6 +4,7 @@
 #include "io/collective.h"
 #include "io/corpus.h"
 #include "io/corpus_summary.h"
+#include "common/error.h"
 #include "launch/cli.h"
 
 namespace rnnsearch {
@@ -11,7 +12,8 @@ namespace rnnsearch {
 int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
   options.add_options()
-      ("dir", po::value<std::string>()->required(), "corpus directory (made by preprocess)")
+      ("dir", po::value<std::string>(),
+       "DIR, the corpus directory (made by preprocess); given as the first argument or as --dir")
       ("epoch", po::value<std::int64_t>()->default_value(0), "epoch whose batches are measured")
       ("verify", po::bool_switch()->default_value(false),
        "also read every shard whole and compare its CRC-32 with the manifest");
@@ -19,9 +21,14 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   po::positional_options_description positional;
   positional.add("dir", 1);
   po::variables_map vm;
-  if (!ParseCommandArgs("inspect", "DIR [--config FILE] [--set data.batch_tokens=N ...] [--verify]",
-                        options, args, vm, env, &positional, ConfigKeysHelp())) {
+  const std::string synopsis = "DIR [--config FILE] [--set data.batch_tokens=N ...] [--verify]";
+  if (!ParseCommandArgs("inspect", synopsis, options, args, vm, env, &positional,
+                        ConfigKeysHelp())) {
     return 0;
+  }
+  if (vm.count("dir") == 0) {
+    throw UsageError("rnnsearch inspect: no corpus directory given\n\nUsage: rnnsearch inspect " +
+                     synopsis);
   }
   const Config config = ConfigFromOptions(vm, env.comm);
   const std::string dir = vm["dir"].as<std::string>();

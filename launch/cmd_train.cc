@@ -3,9 +3,12 @@
 // parameters (trainer/start.h, trainer/trainer.h); --print-config prints
 // the effective config and exits.
 #include <filesystem>
+#include <memory>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "io/collective.h"
+#include "io/run_dir_lock.h"
 #include "launch/cli.h"
 #include "launch/mpi_session.h"
 #include "trainer/grad_sync.h"
@@ -54,6 +57,13 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
     throw UsageError("rnnsearch train: --run-dir DIR is required for training (checkpoints and "
                      "metrics go there)\n\nUsage: rnnsearch train " + synopsis);
   }
+  // One trainer per run directory: rank 0 locks it before anything in it is
+  // written (io/run_dir_lock.h), and every rank fails if it cannot. Declared
+  // before the trainer, so released after it.
+  std::unique_ptr<RunDirLock> lock;
+  RunCollectively(env.comm, [&] {
+    if (env.comm.rank() == 0) lock = std::make_unique<RunDirLock>(run_dir);
+  });
   // Before any thread that computes or reads is started, so that the stop
   // signals reach none of them (trainer/stop_signal.h).
   const StopSignalScope stop_signals;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/file_read.h"
 
 namespace rnnsearch {
 namespace {
@@ -96,6 +97,7 @@ JsonLine& JsonLine::AddBool(std::string_view key, bool value) {
 MetricsWriter::MetricsWriter(const std::string& path, std::int64_t keep_through_step)
     : path_(path) {
   namespace fs = std::filesystem;
+  RefuseDirectory(path, "the metrics file");
   std::error_code ec;
   if (keep_through_step >= 0 && fs::exists(path, ec)) {
     std::ifstream in(path, std::ios::binary);

@@ -94,6 +94,15 @@ void RemoveStopSignals() {
 
 int StopSignal() { return g_signal.load(); }
 
+std::string StopSignalName(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "signal " + std::to_string(signal);
+  }
+}
+
 void ClearStopSignal() {
   g_signal.store(0);
   g_seen.store(0);

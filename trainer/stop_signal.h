@@ -8,6 +8,8 @@
 // default action), for a user who does not want to wait.
 #pragma once
 
+#include <string>
+
 namespace rnnsearch {
 
 // Takes SIGTERM, SIGINT and SIGUSR1 as stop requests (idempotent): blocks
@@ -34,6 +36,9 @@ class StopSignalScope {
 
 // The signal received since InstallStopSignals (0: none).
 int StopSignal();
+
+// "SIGTERM", "SIGINT", "SIGUSR1", else "signal N".
+std::string StopSignalName(int signal);
 
 // Clears a recorded signal (tests).
 void ClearStopSignal();

@@ -23,13 +23,13 @@ double Now() {
 
 }  // namespace
 
-std::string StopReasonText(StopReason reason) {
+std::string StopReasonText(StopReason reason, int signal) {
   switch (reason) {
     case StopReason::kEpochs: return "train.max_epochs reached (the data is used up)";
     case StopReason::kMaxSteps: return "train.max_steps reached";
     case StopReason::kMaxTime: return "train.max_time reached";
     case StopReason::kEarlyStop: return "early stopping (train.patience validations without a new best)";
-    case StopReason::kSignal: return "stopped by a signal (SIGTERM, SIGINT or SIGUSR1)";
+    case StopReason::kSignal: return "stopped by a signal: " + StopSignalName(signal);
   }
   return "?";
 }

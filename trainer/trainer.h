@@ -69,7 +69,8 @@
 namespace rnnsearch {
 
 enum class StopReason { kEpochs, kMaxSteps, kMaxTime, kEarlyStop, kSignal };
-std::string StopReasonText(StopReason reason);
+// kSignal: "stopped by a signal: SIGTERM" with `signal` (its number).
+std::string StopReasonText(StopReason reason, int signal = 0);
 
 struct TrainerOptions {
   std::string run_dir;  // checkpoints, metrics.jsonl, valid-hyp.txt (rank 0 writes)
@@ -78,6 +79,7 @@ struct TrainerOptions {
 
 struct TrainOutcome {
   StopReason reason = StopReason::kEpochs;
+  int signal = 0;          // kSignal: the signal (the highest number if ranks got several)
   std::int64_t step = 0;   // steps done (skipped ones too)
   std::string checkpoint;  // rank 0: the last checkpoint written ("" if none)
 };

@@ -77,6 +77,13 @@ TrainOutcome Trainer::Run() {
     if (step->totals.stop_signal > 0) {
       outcome.reason = StopReason::kSignal;
       stopped = true;
+      // Every rank is here (the stop flag came with the step's allreduce):
+      // rank 0 learns which signal a rank got.
+      std::int64_t signal = StopSignal();
+      comm_.Allreduce(&signal, 1, ReduceOp::kMax);
+      outcome.signal = static_cast<int>(signal);
+      RNN_LOG(kInfo) << "stopping on " << StopSignalName(outcome.signal) << " after step "
+                     << t.step;
     } else if (step->totals.stop_time > 0) {
       outcome.reason = StopReason::kMaxTime;
       stopped = true;
@@ -100,7 +107,8 @@ TrainOutcome Trainer::Run() {
   RemoveStopSignals();
   outcome.step = t.step;
   outcome.checkpoint = last_checkpoint_;
-  RNN_LOG(kInfo) << "training ends at step " << t.step << ": " << StopReasonText(outcome.reason)
+  RNN_LOG(kInfo) << "training ends at step " << t.step << ": "
+                 << StopReasonText(outcome.reason, outcome.signal)
                  << (last_checkpoint_.empty() ? "" : "; checkpoint '" + last_checkpoint_ + "'")
                  << "; peak memory of rank 0: " << static_cast<int>(PeakRssMb()) << " MB";
   return outcome;

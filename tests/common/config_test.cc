@@ -125,6 +125,18 @@ TEST_F(ConfigTest, OutOfRangeNamesKeyRangeAndValue) {
                       "found 1.5"),
             std::string::npos)
       << msg2;
+  // Numbers no value of the type can hold are out of range too, not malformed.
+  const std::string msg4 = LoadError("", {"model.emb_dim=99999999999999999999"});
+  EXPECT_NE(msg4.find("--set model.emb_dim=99999999999999999999: model.emb_dim: expected an "
+                      "integer in [1, 65536], found 99999999999999999999 (out of range)"),
+            std::string::npos)
+      << msg4;
+  const std::string file5 = Write("r5.yaml", "train:\n  lr: 1e999\n");
+  const std::string msg5 = LoadError(file5);
+  EXPECT_NE(msg5.find(file5 + ":2:7: train.lr: expected a number in [1e-12, 1000], found 1e999 "
+                      "(out of range)"),
+            std::string::npos)
+      << msg5;
   const std::string msg3 = LoadError("", {"model.cell=rnn"});
   EXPECT_NE(msg3.find("model.cell: expected one of gru, lstm, found 'rnn'"), std::string::npos)
       << msg3;
@@ -178,6 +190,13 @@ TEST_F(ConfigTest, MissingFileIsAnError) {
   const std::string msg = LoadError((dir_ / "nope.yaml").string());
   EXPECT_NE(msg.find("cannot read config file"), std::string::npos) << msg;
   EXPECT_NE(msg.find("nope.yaml"), std::string::npos) << msg;
+}
+
+// An ifstream opens a directory and reads nothing: that was a config of
+// defaults only.
+TEST_F(ConfigTest, DirectoryIsRefusedNamingIt) {
+  EXPECT_EQ(LoadError(dir_.string()),
+            "config file '" + dir_.string() + "' is a directory, not a file");
 }
 
 TEST_F(ConfigTest, BadSetSyntax) {

@@ -162,5 +162,26 @@ TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   EXPECT_TRUE(Contains(help.out, "data.tokenizer = sentencepiece")) << help.out;
 }
 
+// inspect takes DIR as its usage says: first, last, or as --dir; without
+// it the error names DIR, not an option the usage does not show.
+TEST_F(PreprocessCli, InspectTakesItsDirectoryAsItsUsageSays) {
+  ASSERT_EQ(RunProcess(kBin + Args("c")).status, 0);
+  for (const std::string& args : {" inspect " + (dir_ / "c") + " --verify",
+                                  " inspect --verify --set data.batch_tokens=500 " + (dir_ / "c"),
+                                  " inspect --dir " + (dir_ / "c")}) {
+    const ProcessResult r = RunProcess(kBin + args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
+    EXPECT_TRUE(Contains(r.out, "padding efficiency ")) << args << "\n" << r.out;
+  }
+  const ProcessResult none = RunProcess(kBin + " inspect --verify");
+  EXPECT_EQ(none.status, 2);
+  EXPECT_TRUE(Contains(none.err, "rnnsearch inspect: no corpus directory given\n\nUsage: "
+                                 "rnnsearch inspect DIR "))
+      << none.err;
+  const ProcessResult help = RunProcess(kBin + " inspect --help");
+  EXPECT_TRUE(Contains(help.out, "Usage: rnnsearch inspect DIR ")) << help.out;
+  EXPECT_TRUE(Contains(help.out, "DIR, the corpus directory")) << help.out;
+}
+
 }  // namespace
 }  // namespace rnnsearch

@@ -197,7 +197,7 @@ TEST(Preprocess, MissingUnreadableAndExistingOutputs) {
   fs::create_directory(dir / "adir");
   o.src = dir / "adir";
   EXPECT_EQ(ErrorOf([&] { testing::PreprocessAlone(o); }),
-            "cannot read '" + (dir / "adir") + "': not a regular file (it is a directory)");
+            "'" + (dir / "adir") + "' is a directory, not a file");
   o.src = dir / "s.txt";
   ExpectOnlyInputs(dir, 3);
 

@@ -109,7 +109,7 @@ TEST(LineReader, ErrorsNameTheFileAndTheReason) {
   EXPECT_TRUE(Contains(ErrorOf([&] { LineReader r(dir / "missing.txt"); }),
                        "cannot open '" + (dir / "missing.txt") + "': No such file or directory"));
   EXPECT_TRUE(Contains(ErrorOf([&] { LineReader r(dir.path()); }),
-                       "cannot read '" + dir.path() + "': not a regular file (it is a directory)"));
+                       "'" + dir.path() + "' is a directory, not a file"));
   // A gzip file cut in the middle.
   std::string big;
   for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i * 7919) + "\n";

@@ -150,6 +150,21 @@ class TrainFixture : public ::testing::Test {
   }
 
   static fs::path Path(const std::string& rel) { return root_ / rel; }
+
+  // A shell loop that waits (30 s at most) until RUN/metrics.jsonl has
+  // `lines` lines, for tests that act on a training in the background.
+  static std::string WaitForMetrics(const std::string& run, int lines) {
+    const std::string metrics = run + "/metrics.jsonl";
+    return "for i in $(seq 1 600); do [ -f " + metrics + " ] && [ $(wc -l < " + metrics +
+           ") -ge " + std::to_string(lines) + " ] && break; sleep 0.05; done; ";
+  }
+
+  // The arguments of a training that runs until it is stopped, one
+  // metrics line per step, in RUN.
+  static std::string EndlessTrain(const std::string& run) {
+    return " train --config tiny.yaml --set train.max_steps=100000000 --set train.log_every=1 "
+           "--run-dir " + run;
+  }
 };
 
 // The tensors of a checkpoint group ("params", "ema", "adam.m", "adam.v").
