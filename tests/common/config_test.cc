@@ -168,6 +168,19 @@ TEST_F(ConfigTest, MalformedYamlNamesLine) {
   EXPECT_NE(LoadError(file3).find("expected a map of sections"), std::string::npos);
 }
 
+// Found by tests/fuzz/config_fuzz: a key that is a list or a map threw
+// yaml-cpp's bad conversion instead of a ConfigError.
+TEST_F(ConfigTest, KeyThatIsNotAScalarIsAnError) {
+  const std::string file = Write("k.yaml", "model:\n  ? [emb_dim]\n  : 64\n");
+  EXPECT_NE(LoadError(file).find(file + ":2:5: expected a key name, found a list as a key"),
+            std::string::npos)
+      << LoadError(file);
+  const std::string file2 = Write("k2.yaml", "{model: 1}: {}\n");
+  EXPECT_NE(LoadError(file2).find("expected a section name, found a map as a key"),
+            std::string::npos)
+      << LoadError(file2);
+}
+
 TEST_F(ConfigTest, DuplicateKeyIsAnError) {
   const std::string file = Write("d.yaml", "model:\n  emb_dim: 64\n  emb_dim: 32\n");
   const std::string msg = LoadError(file);
