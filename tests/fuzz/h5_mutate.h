@@ -102,8 +102,28 @@ inline void CreateDataset(hid_t file, const std::string& name, Input& in) {
   if (in.Byte() % 4 != 0) SetCrc(dset.get(), data);
 }
 
-// Sets element i of a dataset to an absurd value (its bytes as stored).
+// Rewrites an integer dataset as int64 with the same shape and values, so
+// that it can hold negative and huge values.
+inline void WidenToInt64(hid_t file, const std::string& name) {
+  H5Id dset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  H5Id type(H5Dget_type(dset.get()), H5Tclose);
+  H5Id space(H5Dget_space(dset.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (dset.get() < 0 || H5Tget_class(type.get()) != H5T_INTEGER || n < 0 || n > (1 << 20)) return;
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  if (H5Dread(dset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) return;
+  dset.Reset();
+  H5Ldelete(file, name.c_str(), H5P_DEFAULT);
+  H5Id wide(H5Dcreate2(file, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                       H5P_DEFAULT),
+            H5Dclose);
+  H5Dwrite(wide.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+}
+
+// Sets element i of a dataset to an absurd value (its bytes as stored),
+// after widening it to int64 when the input says so.
 inline void PokeElement(hid_t file, const std::string& name, Input& in) {
+  if (in.Byte() % 2 != 0) WidenToInt64(file, name);
   H5Id dset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   H5Id type(H5Dget_type(dset.get()), H5Tclose);
   H5Id space(H5Dget_space(dset.get()), H5Sclose);
