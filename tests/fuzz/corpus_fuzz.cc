@@ -98,14 +98,14 @@ void UpdateManifest(const std::string& dir, std::size_t k, bool counts) {
   WriteFileBytes(dir + "/" + kManifestName, ManifestToYaml(m));
 }
 
-// What training reads: the corpus, then every sentence of every shard.
+// What training reads: the corpus, then every shard whole and sentence
+// by sentence (a batch may start and end anywhere).
 void ReadLikeTheTrainer(const std::string& dir, bool verify) {
   const auto corpus = Corpus::Open(dir, verify);
   for (int k = 0; k < corpus->num_shards(); ++k) {
     const std::int64_t n = corpus->shard(k).sentences();
-    for (std::int64_t first = 0; first < n; first += 5) {
-      corpus->Read(k, first, std::min<std::int64_t>(5, n - first));
-    }
+    corpus->Read(k, 0, n);
+    for (std::int64_t i = 0; i < n; ++i) corpus->Read(k, i, 1);
   }
 }
 

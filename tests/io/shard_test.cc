@@ -226,5 +226,26 @@ TEST(Corpus, RefusesDamagedOrMixedDirectories) {
                        "'" + manifest + "': missing key 'created_by'"));
 }
 
+// Found by tests/fuzz/corpus_fuzz: a crc32 that is not hex threw
+// std::invalid_argument from std::stoul instead of a UserError.
+TEST(Corpus, RefusesACrcThatIsNotHex) {
+  TempDir dir("crc");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  WriteCorpusDir(dir.path(), p);
+  const std::string manifest = dir / "manifest.yaml";
+  std::ifstream in(manifest);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("crc32: \"") + 8;
+  for (const std::string crc : {"", "zz", "123456789"}) {
+    std::string edited = text;
+    edited.replace(at, 8, crc);
+    testing::WriteText(manifest, edited);
+    EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
+              "'" + manifest + "': shards[0].crc32: expected up to 8 hex digits, found '" + crc +
+                  "'");
+  }
+}
+
 }  // namespace
 }  // namespace rnnsearch
