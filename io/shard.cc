@@ -168,6 +168,7 @@ ShardFile::ShardFile(const std::string& path) : path_(path) {
   line_ = open("line");
   for (int side = 0; side < 2; ++side) {
     ids_[side] = open(std::string(kSide[side]) + "/ids");
+    tokens_[side] = DatasetLength(ids_[side].get(), "'" + path + "': /" + kSide[side] + "/ids");
     offsets_[side] = open(std::string(kSide[side]) + "/offsets");
     lengths_[side] = open(std::string(kSide[side]) + "/lengths");
     const std::string name = "'" + path + "': /" + kSide[side] + "/lengths";

@@ -98,14 +98,32 @@ void UpdateManifest(const std::string& dir, std::size_t k, bool counts) {
   WriteFileBytes(dir + "/" + kManifestName, ManifestToYaml(m));
 }
 
+// What the batch reader relies on in what Corpus::Read returns.
+void Check(const Corpus& corpus, const ShardPairs& p) {
+  for (int side = 0; side < 2; ++side) {
+    const auto& len = side == 0 ? p.src_len : p.tgt_len;
+    const auto& ids = side == 0 ? p.src_ids : p.tgt_ids;
+    const std::int32_t vocab = (side == 0 ? corpus.src_vocab() : corpus.tgt_vocab()).size();
+    std::int64_t sum = 0;
+    for (const std::int32_t l : len) {
+      if (l < 1) Fail("Corpus::Read returned a length of " + std::to_string(l));
+      sum += l;
+    }
+    if (sum != static_cast<std::int64_t>(ids.size())) Fail("the lengths do not add up to the ids");
+    for (const std::int32_t id : ids) {
+      if (id < 0 || id >= vocab) Fail("Corpus::Read returned the id " + std::to_string(id));
+    }
+  }
+}
+
 // What training reads: the corpus, then every shard whole and sentence
 // by sentence (a batch may start and end anywhere).
 void ReadLikeTheTrainer(const std::string& dir, bool verify) {
   const auto corpus = Corpus::Open(dir, verify);
   for (int k = 0; k < corpus->num_shards(); ++k) {
     const std::int64_t n = corpus->shard(k).sentences();
-    corpus->Read(k, 0, n);
-    for (std::int64_t i = 0; i < n; ++i) corpus->Read(k, i, 1);
+    Check(*corpus, corpus->Read(k, 0, n));
+    for (std::int64_t i = 0; i < n; ++i) Check(*corpus, corpus->Read(k, i, 1));
   }
 }
 
