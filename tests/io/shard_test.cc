@@ -290,5 +290,35 @@ TEST(Corpus, RefusesLengthsAndIdsThatCannotBe) {
                           "damaged)");
 }
 
+// A shard whose 'sentences' attribute and per-sentence datasets all claim
+// 2^31 entries, the datasets never written (so the file stays small):
+// ReadLengths would have allocated 16 GB.
+TEST(Shard, RefusesMoreSentencesThanItStores) {
+  TempDir dir("unwritten");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  const Manifest m = WriteCorpusDir(dir.path(), p);
+  const std::string shard = dir / m.shards[0].file;
+  const hsize_t n[1] = {hsize_t{1} << 31}, chunk[1] = {16384};
+  {
+    H5Id f(H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    H5Id space(H5Screate_simple(1, n, nullptr), H5Sclose);
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    ASSERT_GE(H5Pset_chunk(dcpl.get(), 1, chunk), 0);
+    for (const char* name : {"line", "src/lengths", "src/offsets", "tgt/lengths", "tgt/offsets"}) {
+      ASSERT_GE(H5Ldelete(f.get(), name, H5P_DEFAULT), 0);
+      H5Id d(H5Dcreate2(f.get(), name, H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                        H5P_DEFAULT),
+             H5Dclose);
+      ASSERT_GE(d.get(), 0);
+    }
+    ASSERT_GE(H5Adelete(f.get(), "sentences"), 0);
+    WriteIntAttr(f.get(), "sentences", std::int64_t{1} << 31, shard);
+  }
+  EXPECT_EQ(ErrorOf([&] { ShardFile s(shard); }),
+            "'" + shard + "': /src/lengths: 2147483648 entries in 0 stored bytes, more than " +
+                "compression allows (the shard is damaged)");
+}
+
 }  // namespace
 }  // namespace rnnsearch
