@@ -20,9 +20,10 @@ targets=(config_fuzz corpus_fuzz checkpoint_fuzz)
 "$root/scripts/install-deps.sh"
 launcher=()
 if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNSEARCH_FUZZ=ON \
-  -DRNNSEARCH_WERROR=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  "${launcher[@]}" >/dev/null
+# CC/CXX choose clang for a new build directory only (a compiler given with
+# -D would wipe the cache of an existing one, options included).
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRNNSEARCH_FUZZ=ON -DRNNSEARCH_WERROR=ON "${launcher[@]}" >/dev/null
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=(--target "$t"); done
 cmake --build "$build" -j "$(nproc)" "${build_targets[@]}"
