@@ -38,7 +38,8 @@ const Field* FindField(const std::string& section, const std::string& name);
 // What a value of this field looks like, for messages ("an integer").
 std::string ExpectedText(const Field& field);
 // Sets the field from scalar text; throws ConfigError "WHERE: KEY: expected
-// ..., found '...'" when the text is not of the field's type.
+// ..., found '...'" when the text is not of the field's type (strings must
+// be valid UTF-8).
 void SetFromText(const Field& field, Config& config, const std::string& text,
                  const std::string& where);
 // The field's value as YAML scalar text (strings double-quoted).
