@@ -86,12 +86,15 @@ void UpdateManifest(const std::string& dir, std::size_t k, bool counts) {
   s.crc32 = FileCrc32(path);
   H5Id f(counts ? H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1, H5Fclose);
   if (f.get() >= 0) {
-    m.sentences -= s.sentences;
     try {
-      s.sentences = ReadIntAttr(f.get(), "sentences", path);
+      const std::int64_t n = ReadIntAttr(f.get(), "sentences", path);
+      // Wrapping, like a crafted manifest may.
+      m.sentences = static_cast<std::int64_t>(static_cast<std::uint64_t>(m.sentences) -
+                                              static_cast<std::uint64_t>(s.sentences) +
+                                              static_cast<std::uint64_t>(n));
+      s.sentences = n;
     } catch (const UserError&) {  // the reader will say so
     }
-    m.sentences += s.sentences;
     s.src_tokens = Sum(f.get(), "src/lengths");
     s.tgt_tokens = Sum(f.get(), "tgt/lengths");
   }
