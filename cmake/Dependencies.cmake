@@ -11,6 +11,9 @@ function(rnnsearch_require found what package)
   endif()
 endfunction()
 
+# The fuzz build (RNNSEARCH_FUZZ) compiles only common/ and io/: no MPI,
+# oneDNN, OpenMP or GoogleTest.
+if(NOT RNNSEARCH_FUZZ)
 find_package(MPI COMPONENTS CXX QUIET)
 rnnsearch_require(MPI_CXX_FOUND "MPI (Open MPI)" "libopenmpi-dev openmpi-bin")
 
@@ -24,6 +27,7 @@ rnnsearch_require(dnnl_FOUND "oneDNN (CMake package 'dnnl')" "libdnnl-dev")
 
 find_package(OpenMP QUIET COMPONENTS CXX)
 rnnsearch_require(OpenMP_CXX_FOUND "OpenMP for C++" "g++ (libgomp)")
+endif()
 
 find_package(HDF5 QUIET COMPONENTS C)
 rnnsearch_require(HDF5_FOUND "HDF5 (C library)" "libhdf5-dev")
@@ -52,7 +56,7 @@ rnnsearch_require(ZLIB_FOUND "zlib" "zlib1g-dev")
 
 find_package(Threads REQUIRED)
 
-if(RNNSEARCH_BUILD_TESTS)
+if(RNNSEARCH_BUILD_TESTS AND NOT RNNSEARCH_FUZZ)
   find_package(GTest QUIET)
   rnnsearch_require(GTest_FOUND "GoogleTest" "libgtest-dev")
   find_program(RNNSEARCH_MPIEXEC NAMES mpiexec mpirun HINTS ${MPIEXEC_EXECUTABLE})

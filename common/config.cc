@@ -34,6 +34,14 @@ const char* NodeKind(const YAML::Node& node) {
   }
 }
 
+// The text of a map key, which YAML allows to be a list or a map ("? [a]").
+std::string KeyText(const YAML::Node& key, const std::string& where, const char* what) {
+  if (!key.IsScalar()) {
+    throw ConfigError(where + ": expected " + what + ", found " + NodeKind(key) + " as a key");
+  }
+  return key.Scalar();
+}
+
 // The text of line `line` (0-based) of `text`.
 std::string LineOf(const std::string& text, int line) {
   std::istringstream in(text);
@@ -64,8 +72,8 @@ void MergeYaml(const std::string& text, const std::string& path, Config& config,
   }
   std::set<std::string> seen_sections;
   for (const auto& sec : root) {
-    const std::string section = sec.first.as<std::string>();
     const std::string where = Where(path, sec.first.Mark());
+    const std::string section = KeyText(sec.first, where, "a section name");
     const auto& sections = config_internal::Sections();
     if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
       throw ConfigError(config_internal::UnknownSectionMessage(where, section));
@@ -80,8 +88,8 @@ void MergeYaml(const std::string& text, const std::string& path, Config& config,
     }
     std::set<std::string> seen_keys;
     for (const auto& kv : sec.second) {
-      const std::string name = kv.first.as<std::string>();
       const std::string key_where = Where(path, kv.first.Mark());
+      const std::string name = KeyText(kv.first, key_where, "a key name");
       const Field* field = FindField(section, name);
       if (field == nullptr) {
         throw ConfigError(config_internal::UnknownKeyMessage(key_where, section, name));

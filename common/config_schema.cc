@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 namespace rnnsearch::config_internal {
 namespace {
@@ -199,9 +201,18 @@ void SetFromText(const Field& field, Config& config, const std::string& text,
       return;
     }
     case Kind::kStr:
-    case Kind::kChoice:
+    case Kind::kChoice: {
+      // ConfigToYaml (a checkpoint's /config) could not write it back.
+      const std::size_t bad = FindInvalidUtf8(text);
+      if (bad != std::string::npos) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
+        throw ConfigError(where + ": " + field.key + ": expected UTF-8 text, found the byte " +
+                          byte + " at offset " + std::to_string(bad));
+      }
       field.str_ref(config) = text;  // choices are checked by Validate
       return;
+    }
   }
 }
 

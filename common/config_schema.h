@@ -40,9 +40,10 @@ std::string ExpectedText(const Field& field);
 // A number field's range, for messages ("an integer in [1, 65536]").
 std::string RangeText(const Field& field);
 // Sets the field from scalar text; throws ConfigError "WHERE: KEY: expected
-// ..., found '...'" when the text is not of the field's type, and "WHERE:
-// KEY: expected RANGE, found TEXT (out of range)" for a number too large
-// for any value of the type (a 20-digit integer).
+// ..., found '...'" when the text is not of the field's type (strings must
+// be valid UTF-8), and "WHERE: KEY: expected RANGE, found TEXT (out of
+// range)" for a number too large for any value of the type (a 20-digit
+// integer).
 void SetFromText(const Field& field, Config& config, const std::string& text,
                  const std::string& where);
 // The field's value as YAML scalar text (strings double-quoted).

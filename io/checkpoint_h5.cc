@@ -70,7 +70,7 @@ void WriteRealAttr(hid_t obj, const char* name, double value, const std::string&
 
 double ReadRealAttr(hid_t obj, const char* name, const std::string& file) {
   const std::string what = "'" + file + "': cannot read the number attribute '" + name + "'";
-  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  H5Id attr = OpenScalarAttr(obj, name, H5T_FLOAT, what);
   double value = 0;
   H5Check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), what);
   return value;

@@ -16,6 +16,7 @@ namespace rnnsearch {
 
 struct CheckpointReader::File {
   H5Id id;
+  std::int64_t bytes = 0;  // the file's size
 };
 
 namespace {
@@ -45,25 +46,53 @@ H5Id OpenObject(hid_t loc, const std::string& name, const std::string& object, b
               H5Gclose);
 }
 
+// Bytes of a dataset of `shape` with elements of `element_bytes`, checked
+// against the size of the file that holds it (`file_bytes`): a dimension
+// or a product larger than that is damage, refused before anything is
+// allocated for it (and before a product can overflow).
+std::int64_t StoredBytes(const std::vector<std::int64_t>& shape, std::int64_t element_bytes,
+                         std::int64_t file_bytes, const std::string& path,
+                         const std::string& object) {
+  bool fits = true, empty = false;
+  for (const std::int64_t d : shape) {
+    fits = fits && d >= 0 && d <= file_bytes;
+    empty = empty || d == 0;
+  }
+  std::int64_t n = element_bytes;
+  for (std::size_t i = 0; fits && !empty && i < shape.size(); ++i) {
+    fits = n <= file_bytes / shape[i];
+    n *= shape[i];
+  }
+  if (!fits || n > file_bytes) {
+    throw UserError("the checkpoint '" + path + "' is damaged: " + object + " has shape " +
+                    ShapeText(shape) + " (" + std::to_string(element_bytes) +
+                    "-byte elements), too large for a file of " + std::to_string(file_bytes) +
+                    " bytes");
+  }
+  return empty ? 0 : n;
+}
+
 bool IsType(hid_t dataset, hid_t expected) {
   H5Id type(H5Dget_type(dataset), H5Tclose);
   return type.get() >= 0 && H5Tequal(type.get(), expected) > 0;
 }
 
-std::string ReadConfigText(hid_t root, const std::string& path) {
+std::string ReadConfigText(hid_t root, std::int64_t file_bytes, const std::string& path) {
   H5Id d = OpenObject(root, "config", "/config", true, path);
   H5Id type(H5Check(H5Dget_type(d.get()), CannotRead(path, "/config")), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
     throw UserError("the checkpoint '" + path +
                     "' is damaged: /config is not a fixed-length string");
   }
-  std::string text(H5Tget_size(type.get()), '\0');
+  const auto size = static_cast<std::int64_t>(H5Tget_size(type.get()));
+  std::string text(static_cast<std::size_t>(StoredBytes({}, size, file_bytes, path, "/config")),
+                   '\0');
   ckpt::ReadChecked(d.get(), type.get(), text.data(), text.size(), path, "/config");
   text.erase(text.find_last_not_of('\0') + 1);
   return text;
 }
 
-Vocab ReadVocab(hid_t group, const char* name, const std::string& path) {
+Vocab ReadVocab(hid_t group, const char* name, std::int64_t file_bytes, const std::string& path) {
   const std::string object = std::string("/vocab/") + name;
   H5Id d = OpenObject(group, name, object, true, path);
   if (!IsType(d.get(), H5T_STD_U8LE)) {
@@ -73,7 +102,8 @@ Vocab ReadVocab(hid_t group, const char* name, const std::string& path) {
   if (shape.size() != 1) {
     throw UserError("the checkpoint '" + path + "' is damaged: " + object + " is not 1-D");
   }
-  std::string bytes(static_cast<std::size_t>(shape[0]), '\0');
+  std::string bytes(static_cast<std::size_t>(StoredBytes(shape, 1, file_bytes, path, object)),
+                    '\0');
   ckpt::ReadChecked(d.get(), H5T_NATIVE_UINT8, bytes.data(), bytes.size(), path, object);
   const std::string kind = ReadStringAttr(d.get(), "kind", path);
   Vocab v = Vocab::Deserialize(kind, std::move(bytes), "the checkpoint '" + path + "' " + object);
@@ -108,7 +138,7 @@ ModelConfig ReadModel(hid_t root, const std::string& path) {
   return m;
 }
 
-TrainingState ReadState(hid_t root, const std::string& path) {
+TrainingState ReadState(hid_t root, std::int64_t file_bytes, const std::string& path) {
   H5Id g = OpenObject(root, "state", "/state", false, path);
   const hid_t id = g.get();
   TrainingState s;
@@ -136,20 +166,22 @@ TrainingState ReadState(hid_t root, const std::string& path) {
                       " is not a 1-D uint64 dataset");
     }
     std::vector<std::uint64_t>& values = s.rng[name];
-    values.resize(static_cast<std::size_t>(shape[0]));
+    values.resize(static_cast<std::size_t>(StoredBytes(shape, 8, file_bytes, path, object) / 8));
     ckpt::ReadChecked(d.get(), H5T_NATIVE_UINT64, values.data(), 8 * values.size(), path, object);
   }
   return s;
 }
 
 // Names and shapes of the datasets in group `loc` (offsets packed).
-std::vector<TensorSpec> ListTensors(hid_t loc, const std::string& group, const std::string& path) {
+std::vector<TensorSpec> ListTensors(hid_t loc, const std::string& group, std::int64_t file_bytes,
+                                    const std::string& path) {
   std::vector<TensorSpec> specs;
   std::int64_t offset = 0;
   for (const std::string& name : ckpt::LinkNames(loc, CannotRead(path, group))) {
     const std::string object = group + "/" + name;
     H5Id d = OpenObject(loc, name, object, true, path);
     TensorSpec s{name, ckpt::DatasetShape(d.get(), CannotRead(path, object)), offset};
+    StoredBytes(s.shape, 4, file_bytes, path, object);  // float32
     offset += s.size();
     specs.push_back(std::move(s));
   }
@@ -157,7 +189,8 @@ std::vector<TensorSpec> ListTensors(hid_t loc, const std::string& group, const s
 }
 
 // Attributes of /optimizer by type, and its buffers.
-void ReadOptimizer(hid_t root, const std::string& path, CheckpointInfo& info) {
+void ReadOptimizer(hid_t root, std::int64_t file_bytes, const std::string& path,
+                   CheckpointInfo& info) {
   H5Id g = OpenObject(root, "optimizer", "/optimizer", false, path);
   info.meta.optimizer_kind = ReadStringAttr(g.get(), "kind", path);
   std::vector<std::string> names;
@@ -185,16 +218,16 @@ void ReadOptimizer(hid_t root, const std::string& path, CheckpointInfo& info) {
   }
   for (const std::string& name : ckpt::LinkNames(g.get(), CannotRead(path, "/optimizer"))) {
     H5Id b = OpenObject(g.get(), name, "/optimizer/" + name, false, path);
-    info.optimizer_buffers[name] = ListTensors(b.get(), "/optimizer/" + name, path);
+    info.optimizer_buffers[name] = ListTensors(b.get(), "/optimizer/" + name, file_bytes, path);
   }
 }
 
 // Reads the float32 datasets of `group` (a path from the root) into `out`,
 // after checking that names and shapes match exactly.
 void ReadTensorGroup(hid_t root, const std::string& group, const MutableTensors& out,
-                     const std::string& path) {
+                     std::int64_t file_bytes, const std::string& path) {
   H5Id g = OpenObject(root, group.substr(1), group, false, path);
-  const std::vector<TensorSpec> stored = ListTensors(g.get(), group, path);
+  const std::vector<TensorSpec> stored = ListTensors(g.get(), group, file_bytes, path);
   std::vector<std::string> problems;
   std::set<std::string> wanted;
   for (const TensorSpec& s : out.specs) {
@@ -246,6 +279,9 @@ CheckpointReader::CheckpointReader(const std::string& path) : file_(std::make_un
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (f < 0) ThrowOpenError(path, Hdf5ErrorText());
   file_->id = H5Id(f, H5Fclose);
+  hsize_t file_bytes = 0;
+  H5Check(H5Fget_filesize(f, &file_bytes), CannotRead(path, "/"));
+  file_->bytes = static_cast<std::int64_t>(file_bytes);
 
   const std::string file = "the checkpoint '" + path + "'";
   if (!ckpt::HasAttr(f, "format", path) || ReadStringAttr(f, "format", path) != kCheckpointFormat) {
@@ -263,18 +299,18 @@ CheckpointReader::CheckpointReader(const std::string& path) : file_(std::make_un
 
   CheckpointMeta& m = info_.meta;
   m.model = ReadModel(f, path);
-  m.config_yaml = ReadConfigText(f, path);
+  m.config_yaml = ReadConfigText(f, file_->bytes, path);
   {
     H5Id g = OpenObject(f, "vocab", "/vocab", false, path);
-    m.src_vocab = ReadVocab(g.get(), "src", path);
-    m.tgt_vocab = ReadVocab(g.get(), "tgt", path);
+    m.src_vocab = ReadVocab(g.get(), "src", file_->bytes, path);
+    m.tgt_vocab = ReadVocab(g.get(), "tgt", file_->bytes, path);
   }
-  m.state = ReadState(f, path);
+  m.state = ReadState(f, file_->bytes, path);
   {
     H5Id g = OpenObject(f, "params", "/params", false, path);
-    info_.params = ListTensors(g.get(), "/params", path);
+    info_.params = ListTensors(g.get(), "/params", file_->bytes, path);
   }
-  ReadOptimizer(f, path, info_);
+  ReadOptimizer(f, file_->bytes, path, info_);
   const htri_t ema = H5Lexists(f, "ema", H5P_DEFAULT);
   H5Check(ema, CannotRead(path, "/ema"));
   info_.has_ema = ema > 0;
@@ -285,7 +321,7 @@ CheckpointReader::CheckpointReader(CheckpointReader&&) noexcept = default;
 CheckpointReader& CheckpointReader::operator=(CheckpointReader&&) noexcept = default;
 
 void CheckpointReader::ReadParams(const MutableTensors& out) const {
-  ReadTensorGroup(file_->id.get(), "/params", out, info_.path);
+  ReadTensorGroup(file_->id.get(), "/params", out, file_->bytes, info_.path);
 }
 
 void CheckpointReader::ReadEma(const MutableTensors& out) const {
@@ -293,7 +329,7 @@ void CheckpointReader::ReadEma(const MutableTensors& out) const {
     throw UserError("the checkpoint '" + info_.path +
                     "' has no moving average of the parameters (/ema)");
   }
-  ReadTensorGroup(file_->id.get(), "/ema", out, info_.path);
+  ReadTensorGroup(file_->id.get(), "/ema", out, file_->bytes, info_.path);
 }
 
 void CheckpointReader::ReadOptimizerBuffer(const std::string& name,
@@ -303,7 +339,7 @@ void CheckpointReader::ReadOptimizerBuffer(const std::string& name,
                     "' (/optimizer/" + name + "; it was written with optimizer '" +
                     info_.meta.optimizer_kind + "')");
   }
-  ReadTensorGroup(file_->id.get(), "/optimizer/" + name, out, info_.path);
+  ReadTensorGroup(file_->id.get(), "/optimizer/" + name, out, file_->bytes, info_.path);
 }
 
 void CheckpointReader::VerifyTensors() const {
@@ -314,7 +350,7 @@ void CheckpointReader::VerifyTensors() const {
   }
   if (info_.has_ema) {
     H5Id g = OpenObject(file_->id.get(), "ema", "/ema", false, info_.path);
-    groups.emplace_back("/ema", ListTensors(g.get(), "/ema", info_.path));
+    groups.emplace_back("/ema", ListTensors(g.get(), "/ema", file_->bytes, info_.path));
   }
   std::vector<float> scratch;
   for (const auto& [group, specs] : groups) {

@@ -288,7 +288,10 @@ void WriteContents(hid_t root, const CheckpointContents& c, const std::string& p
 
 std::int64_t TensorSpec::size() const {
   std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
+  for (std::int64_t d : shape) {
+    if (d == 0) return 0;  // before a product of the others could overflow
+    n *= d;
+  }
   return n;
 }
 

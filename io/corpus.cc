@@ -56,11 +56,23 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
     for (int side = 0; side < 2; ++side) {
       const auto& len = side == 0 ? shard.src_len : shard.tgt_len;
       auto& block = side == 0 ? shard.src_block : shard.tgt_block;
+      const char* name = side == 0 ? "/src" : "/tgt";
       std::int64_t at = 0;
       // block[b] = offset of sentence b * 256, for every such sentence up to n.
       for (std::size_t i = 0; i <= len.size(); ++i) {
         if ((i & ((std::size_t{1} << kBlockShift) - 1)) == 0) block.push_back(at);
-        if (i < len.size()) at += len[i];
+        if (i == len.size()) break;
+        if (len[i] < 1) {
+          throw UserError("'" + path + "': " + name + "/lengths[" + std::to_string(i) + "] is " +
+                          std::to_string(len[i]) +
+                          ", expected at least 1 (every sentence ends with </s>)");
+        }
+        at += len[i];
+      }
+      if (at != shard.file->tokens(side == 1)) {
+        throw UserError("'" + path + "': " + name + "/ids has " +
+                        std::to_string(shard.file->tokens(side == 1)) + " entries, its " +
+                        name + "/lengths add up to " + std::to_string(at));
       }
       if (at != (side == 0 ? s.src_tokens : s.tgt_tokens)) {
         throw UserError("'" + path + "': its lengths add up to " + std::to_string(at) +
@@ -120,6 +132,16 @@ ShardPairs Corpus::Read(int k, std::int64_t first, std::int64_t count) const {
     auto& ids = target ? out.tgt_ids : out.src_ids;
     ids.resize(static_cast<std::size_t>(to - from));
     s.file->ReadIds(target, from, to - from, ids.data());
+    // An id past the vocabulary would index past the embedding tables.
+    const std::int32_t vocab = (target ? tgt_vocab() : src_vocab()).size();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= vocab) {
+        throw UserError("'" + s.file->path() + "': " + (target ? "/tgt" : "/src") + "/ids[" +
+                        std::to_string(from + static_cast<std::int64_t>(i)) + "] is " +
+                        std::to_string(ids[i]) + ", outside the vocabulary's " +
+                        std::to_string(vocab) + " ids (the shard is damaged)");
+      }
+    }
   }
   return out;
 }

@@ -26,7 +26,8 @@ class Corpus {
  public:
   // Opens DIR: checks the manifest's format version, then every shard's
   // presence, size, format, sentence count and vocabulary hashes against
-  // the manifest, and loads the lengths. With `verify_checksums` it also
+  // the manifest, and loads the lengths (each at least 1, adding up to the
+  // entries of /ids). With `verify_checksums` it also
   // reads every shard whole to compare its CRC-32. Throws UserError naming
   // the file and what differs.
   static std::shared_ptr<const Corpus> Open(const std::string& dir,
@@ -45,6 +46,7 @@ class Corpus {
 
   // Sentences [first, first + count) of shard `k`, in stored order, with
   // their input lines, lengths and ids (each sentence ends with </s>).
+  // An id outside the vocabulary is a UserError naming the shard.
   ShardPairs Read(int k, std::int64_t first, std::int64_t count) const;
 
   // Open, with every error starting with `what: `: the config key or the

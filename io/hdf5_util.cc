@@ -15,11 +15,9 @@ bool H5Id::Close() {
 }
 
 void SilenceHdf5Errors() {
-  thread_local bool done = false;
-  if (!done) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    done = true;
-  }
+  // At every call, not once per thread: cheap, and the fuzz targets re-arm
+  // HDF5's printer before each input to catch a reader that forgot it.
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
 std::string Hdf5ErrorText() {
@@ -77,9 +75,29 @@ void WriteStringAttr(hid_t obj, const char* name, const std::string& value,
   H5Check(H5Awrite(attr.get(), type.get(), &data), what);
 }
 
+H5Id OpenScalarAttr(hid_t obj, const char* name, H5T_class_t cls, const std::string& what) {
+  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  H5Id type(H5Check(H5Aget_type(attr.get()), what), H5Tclose);
+  auto name_of = [](H5T_class_t c) {
+    return c == H5T_STRING ? "a string" : c == H5T_FLOAT ? "a number"
+                                        : c == H5T_INTEGER ? "an integer" : "another type";
+  };
+  const H5T_class_t found = H5Tget_class(type.get());
+  if (found != cls) {
+    throw UserError(what + ": expected " + name_of(cls) + ", found " + name_of(found));
+  }
+  // Reading a list of values into one would overrun it.
+  H5Id space(H5Check(H5Aget_space(attr.get()), what), H5Sclose);
+  const hssize_t n = H5Check(H5Sget_simple_extent_npoints(space.get()), what);
+  if (n != 1) {
+    throw UserError(what + ": expected one value, found " + std::to_string(n));
+  }
+  return attr;
+}
+
 std::int64_t ReadIntAttr(hid_t obj, const char* name, const std::string& file) {
   const std::string what = "'" + file + "': cannot read the integer attribute '" + name + "'";
-  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  H5Id attr = OpenScalarAttr(obj, name, H5T_INTEGER, what);
   std::int64_t value = 0;
   H5Check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), what);
   return value;
@@ -87,9 +105,8 @@ std::int64_t ReadIntAttr(hid_t obj, const char* name, const std::string& file) {
 
 std::string ReadStringAttr(hid_t obj, const char* name, const std::string& file) {
   const std::string what = "'" + file + "': cannot read the string attribute '" + name + "'";
-  H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
+  H5Id attr = OpenScalarAttr(obj, name, H5T_STRING, what);
   H5Id type(H5Check(H5Aget_type(attr.get()), what), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING) throw UserError(what + ": expected a string");
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Id mem(H5Check(H5Tcopy(H5T_C_S1), what), H5Tclose);
     H5Check(H5Tset_size(mem.get(), H5T_VARIABLE), what);

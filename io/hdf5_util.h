@@ -63,8 +63,14 @@ hid_t SmallestUnsignedType(std::int64_t max_value);
 void WriteIntAttr(hid_t obj, const char* name, std::int64_t value, const std::string& file);
 void WriteStringAttr(hid_t obj, const char* name, const std::string& value,
                      const std::string& file);
+// Readers: the attribute must hold one value of the right class (an
+// integer, a string); anything else is a UserError naming file and name.
 std::int64_t ReadIntAttr(hid_t obj, const char* name, const std::string& file);
 std::string ReadStringAttr(hid_t obj, const char* name, const std::string& file);
+
+// Opens attribute `name` after checking that it holds one value of class
+// `cls` (H5T_INTEGER, H5T_FLOAT or H5T_STRING); `what` starts the messages.
+H5Id OpenScalarAttr(hid_t obj, const char* name, H5T_class_t cls, const std::string& what);
 
 // Writes a 1-D dataset of `n` elements from memory of `mem_type`, stored as
 // `file_type`, chunked (at most `chunk` elements per chunk), shuffled,

@@ -192,8 +192,13 @@ Manifest ManifestFromYaml(const std::string& text, const std::string& path) {
     s.src_tokens = r.Get<std::int64_t>(shards[i], "src_tokens", key + ".src_tokens");
     s.tgt_tokens = r.Get<std::int64_t>(shards[i], "tgt_tokens", key + ".tgt_tokens");
     s.bytes = r.Get<std::int64_t>(shards[i], "bytes", key + ".bytes");
-    s.crc32 = static_cast<std::uint32_t>(
-        std::stoul(r.Get<std::string>(shards[i], "crc32", key + ".crc32"), nullptr, 16));
+    const std::string crc = r.Get<std::string>(shards[i], "crc32", key + ".crc32");
+    if (crc.empty() || crc.size() > 8 ||
+        crc.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+      throw UserError("'" + path + "': " + key + ".crc32: expected up to 8 hex digits, found '" +
+                      crc + "'");
+    }
+    s.crc32 = static_cast<std::uint32_t>(std::stoul(crc, nullptr, 16));
     if (s.file.empty() || s.file.find('/') != std::string::npos) {
       throw UserError("'" + path + "': " + key + ".file: expected a file name, found '" +
                       s.file + "'");

@@ -7,7 +7,7 @@
 #include "io/preprocess_steps.h"
 #include "io/shard.h"
 #include "io/text_file.h"
-#include "io/utf8.h"
+#include "common/utf8.h"
 
 namespace rnnsearch::preprocess_internal {
 namespace {

@@ -5,7 +5,7 @@
 #include "io/collective.h"
 #include "io/preprocess_steps.h"
 #include "io/text_file.h"
-#include "io/utf8.h"
+#include "common/utf8.h"
 #include "io/vocab_build.h"
 
 namespace rnnsearch::preprocess_internal {

@@ -170,6 +170,7 @@ ShardFile::ShardFile(const std::string& path) : path_(path) {
   line_ = open("line");
   for (int side = 0; side < 2; ++side) {
     ids_[side] = open(std::string(kSide[side]) + "/ids");
+    tokens_[side] = DatasetLength(ids_[side].get(), "'" + path + "': /" + kSide[side] + "/ids");
     offsets_[side] = open(std::string(kSide[side]) + "/offsets");
     lengths_[side] = open(std::string(kSide[side]) + "/lengths");
     const std::string name = "'" + path + "': /" + kSide[side] + "/lengths";
@@ -178,6 +179,15 @@ ShardFile::ShardFile(const std::string& path) : path_(path) {
       throw UserError(name + " and /offsets: expected " + std::to_string(sentences_) +
                       " entries (the 'sentences' attribute), found " +
                       std::to_string(DatasetLength(lengths_[side].get(), name)));
+    }
+    // ReadLengths reads them whole, so they must be in the file: deflate
+    // keeps at least a byte of every 1032, where a dataset never written
+    // claims any length for nothing.
+    const auto stored = static_cast<std::int64_t>(H5Dget_storage_size(lengths_[side].get()));
+    if (sentences_ / 1100 > stored) {
+      throw UserError(name + ": " + std::to_string(sentences_) + " entries in " +
+                      std::to_string(stored) + " stored bytes, more than compression allows " +
+                      "(the shard is damaged)");
     }
   }
   if (DatasetLength(line_.get(), path) != sentences_) {

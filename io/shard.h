@@ -64,6 +64,8 @@ class ShardFile {
 
   const std::string& path() const { return path_; }
   std::int64_t sentences() const { return sentences_; }
+  // Entries of one side's /ids: every token of that side.
+  std::int64_t tokens(bool target) const { return tokens_[target ? 1 : 0]; }
   const ShardMeta& meta() const { return meta_; }
 
   // Every sentence's lengths (</s> included), in stored order.
@@ -79,7 +81,7 @@ class ShardFile {
  private:
   std::string path_;
   H5Id file_, line_, ids_[2], offsets_[2], lengths_[2];
-  std::int64_t sentences_ = 0;
+  std::int64_t sentences_ = 0, tokens_[2] = {0, 0};
   ShardMeta meta_;
 };
 

@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "io/file_write.h"
 #include "io/text_file.h"
-#include "io/utf8.h"
+#include "common/utf8.h"
 
 namespace rnnsearch {
 

@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "io/collective.h"
 #include "io/text_file.h"
-#include "io/utf8.h"
+#include "common/utf8.h"
 #include "launch/cli.h"
 #include "trainer/bleu.h"
 #include "trainer/chrf.h"

@@ -180,6 +180,33 @@ TEST_F(ConfigTest, MalformedYamlNamesLine) {
   EXPECT_NE(LoadError(file3).find("expected a map of sections"), std::string::npos);
 }
 
+// Found by tests/fuzz/config_fuzz: a key that is a list or a map threw
+// yaml-cpp's bad conversion instead of a ConfigError.
+TEST_F(ConfigTest, KeyThatIsNotAScalarIsAnError) {
+  const std::string file = Write("k.yaml", "model:\n  ? [emb_dim]\n  : 64\n");
+  EXPECT_NE(LoadError(file).find(file + ":2:5: expected a key name, found a list as a key"),
+            std::string::npos)
+      << LoadError(file);
+  const std::string file2 = Write("k2.yaml", "{model: 1}: {}\n");
+  EXPECT_NE(LoadError(file2).find("expected a section name, found a map as a key"),
+            std::string::npos)
+      << LoadError(file2);
+}
+
+// Found by tests/fuzz/config_fuzz: a string that is not UTF-8 was
+// accepted, but ConfigToYaml (a checkpoint's /config) wrote another one.
+TEST_F(ConfigTest, StringThatIsNotUtf8IsAnError) {
+  const std::string file = Write("u.yaml", "data:\n  train: data/\x8c\x8d\n");
+  EXPECT_NE(LoadError(file).find(file + ":2:10: data.train: expected UTF-8 text, found the byte "
+                                        "0x8c at offset 5"),
+            std::string::npos)
+      << LoadError(file);
+  EXPECT_NE(LoadError("", {"data.valid=\xff"}).find("--set data.valid=\xff: data.valid: "
+                                                     "expected UTF-8 text"),
+            std::string::npos);
+  EXPECT_EQ(LoadConfig("", {"data.train=d\xc3\xa9j\xc3\xa0"}).data.train, "d\xc3\xa9j\xc3\xa0");
+}
+
 TEST_F(ConfigTest, DuplicateKeyIsAnError) {
   const std::string file = Write("d.yaml", "model:\n  emb_dim: 64\n  emb_dim: 32\n");
   const std::string msg = LoadError(file);

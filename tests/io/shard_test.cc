@@ -229,5 +229,99 @@ TEST(Corpus, RefusesDamagedOrMixedDirectories) {
                        "'" + manifest + "': missing key 'created_by'"));
 }
 
+// Found by tests/fuzz/corpus_fuzz: a crc32 that is not hex threw
+// std::invalid_argument from std::stoul instead of a UserError.
+TEST(Corpus, RefusesACrcThatIsNotHex) {
+  TempDir dir("crc");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  WriteCorpusDir(dir.path(), p);
+  const std::string manifest = dir / "manifest.yaml";
+  std::ifstream in(manifest);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("crc32: \"") + 8;
+  for (const std::string crc : {"", "zz", "123456789"}) {
+    std::string edited = text;
+    edited.replace(at, 8, crc);
+    testing::WriteText(manifest, edited);
+    EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
+              "'" + manifest + "': shards[0].crc32: expected up to 8 hex digits, found '" + crc +
+                  "'");
+  }
+}
+
+// Replaces dataset `name` of the one shard of `m` in `dir` with int32
+// `values` and records the shard's new size in the manifest.
+void ReplaceInShard(const std::string& dir, Manifest m, const char* name,
+                    const std::vector<std::int32_t>& values) {
+  const std::string shard = dir + "/" + m.shards[0].file;
+  {
+    H5Id f(H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    ASSERT_GE(H5Ldelete(f.get(), name, H5P_DEFAULT), 0);
+    WriteDataset1D(f.get(), name, H5T_STD_I32LE, H5T_NATIVE_INT32, values.data(),
+                   static_cast<std::int64_t>(values.size()), 16, shard);
+  }
+  m.shards[0].bytes = static_cast<std::int64_t>(std::filesystem::file_size(shard));
+  WriteManifest(dir, m);
+}
+
+// Found by tests/fuzz/corpus_fuzz: a negative length (its sum still the
+// manifest's) made Corpus::Read resize to a negative size (std::length_error).
+// Also refused now: lengths that do not add up to /ids, ids past the
+// vocabulary (they would index past the embedding tables).
+TEST(Corpus, RefusesLengthsAndIdsThatCannotBe) {
+  TempDir dir("lengths");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  Manifest m = WriteCorpusDir(dir.path(), p);
+  const std::string shard = dir / m.shards[0].file;
+  ReplaceInShard(dir.path(), m, "src/lengths", {1, -1, 5, 4});  // stored: 1, 2, 2, 4
+  EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
+            "'" + shard + "': /src/lengths[1] is -1, expected at least 1 (every sentence ends "
+                          "with </s>)");
+  std::filesystem::remove(shard);
+  m = WriteCorpusDir(dir.path(), p);
+  m.shards[0].src_tokens = 10;
+  ReplaceInShard(dir.path(), m, "src/lengths", {1, 2, 2, 5});
+  EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
+            "'" + shard + "': /src/ids has 9 entries, its /src/lengths add up to 10");
+  std::filesystem::remove(shard);
+  m = WriteCorpusDir(dir.path(), p);
+  ReplaceInShard(dir.path(), m, "tgt/ids", {3, 4, 3, 4, 200, 3, 5, 3});
+  EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path())->Read(0, 0, 4); }),
+            "'" + shard + "': /tgt/ids[4] is 200, outside the vocabulary's 10 ids (the shard is "
+                          "damaged)");
+}
+
+// A shard whose 'sentences' attribute and per-sentence datasets all claim
+// 2^31 entries, the datasets never written (so the file stays small):
+// ReadLengths would have allocated 16 GB.
+TEST(Shard, RefusesMoreSentencesThanItStores) {
+  TempDir dir("unwritten");
+  ShardPairs p = SamplePairs();
+  p.SortForBatching();
+  const Manifest m = WriteCorpusDir(dir.path(), p);
+  const std::string shard = dir / m.shards[0].file;
+  const hsize_t n[1] = {hsize_t{1} << 31}, chunk[1] = {16384};
+  {
+    H5Id f(H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    H5Id space(H5Screate_simple(1, n, nullptr), H5Sclose);
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    ASSERT_GE(H5Pset_chunk(dcpl.get(), 1, chunk), 0);
+    for (const char* name : {"line", "src/lengths", "src/offsets", "tgt/lengths", "tgt/offsets"}) {
+      ASSERT_GE(H5Ldelete(f.get(), name, H5P_DEFAULT), 0);
+      H5Id d(H5Dcreate2(f.get(), name, H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                        H5P_DEFAULT),
+             H5Dclose);
+      ASSERT_GE(d.get(), 0);
+    }
+    ASSERT_GE(H5Adelete(f.get(), "sentences"), 0);
+    WriteIntAttr(f.get(), "sentences", std::int64_t{1} << 31, shard);
+  }
+  EXPECT_EQ(ErrorOf([&] { ShardFile s(shard); }),
+            "'" + shard + "': /src/lengths: 2147483648 entries in 0 stored bytes, more than " +
+                "compression allows (the shard is damaged)");
+}
+
 }  // namespace
 }  // namespace rnnsearch

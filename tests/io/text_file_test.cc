@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "io/checksum.h"
-#include "io/utf8.h"
+#include "common/utf8.h"
 #include "tests/io/io_fixture.h"
 
 namespace rnnsearch {

@@ -1,4 +1,4 @@
-// UTF-8 validation of corpus lines (RFC 3629: no overlong forms, no
+// UTF-8 validation of corpus lines and config strings (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF).
 #pragma once
 
