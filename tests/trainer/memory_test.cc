@@ -37,10 +37,16 @@ Config Base() {
   return c;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's allocator replaces malloc's, which mallinfo2 reads.
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+double HeapBytes() { return static_cast<double>(__sanitizer_get_current_allocated_bytes()); }
+#else
 double HeapBytes() {
   const struct mallinfo2 m = mallinfo2();
   return static_cast<double>(m.uordblks + m.hblkhd);
 }
+#endif
 
 TEST(Memory, StateIsTheParameterSetTimesItsCopies) {
   Config c = Base();
