@@ -94,7 +94,7 @@ struct CheckpointMeta {
   Vocab src_vocab, tgt_vocab;  // their sizes are Vs and Vt
   TrainingState state;
   // The optimizer (and schedule) state besides its buffers: kind and named
-  // scalars (names as in trainer/state_refs.h, e.g. "optimizer.step").
+  // scalars (names as in trainer/optim/state_refs.h, e.g. "optimizer.step").
   std::string optimizer_kind;  // e.g. "adam", "sgd"
   std::map<std::string, std::int64_t> optimizer_ints;
   std::map<std::string, double> optimizer_reals;  // restored bit for bit

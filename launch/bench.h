@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "launch/cli.h"
-#include "trainer/params.h"
+#include "trainer/model/params.h"
 
 namespace rnnsearch {
 

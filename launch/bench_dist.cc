@@ -19,7 +19,7 @@
 //   overlap_spin  the same with blocking allreduces (dist.comm_poll_us 0),
 //             which busy-poll inside MPI while they wait;
 //   blocking  all ranks, one blocking allreduce after the backward pass;
-//   shared    all ranks, SharedMemoryGradSync (trainer/grad_sync_shm.h):
+//   shared    all ranks, SharedMemoryGradSync (trainer/dist/grad_sync_shm.h):
 //             blocking, the buffers summed in a shared-memory segment,
 //             every rank updating its own copy of the state (only when
 //             every rank runs on this node; it bypasses the MPI transport,
@@ -70,11 +70,11 @@
 
 #include "common/error.h"
 #include "launch/bench.h"
-#include "trainer/grad_sync_overlap.h"
-#include "trainer/grad_sync_shm.h"
-#include "trainer/init.h"
-#include "trainer/model.h"
-#include "trainer/optimizer.h"
+#include "trainer/dist/grad_sync_overlap.h"
+#include "trainer/dist/grad_sync_shm.h"
+#include "trainer/model/init.h"
+#include "trainer/model/model.h"
+#include "trainer/optim/optimizer.h"
 
 namespace rnnsearch {
 namespace {

@@ -1,11 +1,11 @@
 // rnnsearch bench ops: forward + backward of one full training batch of
-// the whole model (trainer/model.h) at the `base` and `small` shapes of
+// the whole model (trainer/model/model.h) at the `base` and `small` shapes of
 // the PyTorch peer (../shared/peers/pytorch_rnnsearch.py; every sentence
 // 20 tokens on both sides, no dropout, no label smoothing: the peer has
 // neither), per op and whole, on each --threads count, and in the same run
 // a large square f32 oneDNN matmul on the same threads (ops/matmul_peak.h).
 //
-// FLOPs are the peer's count (TrainingFlops, trainer/model.h; the ops'
+// FLOPs are the peer's count (TrainingFlops, trainer/model/model.h; the ops'
 // ForwardBackwardFlops per op): matrix products only, training = 3 x the
 // forward. Figures per (config, threads), as JSON lines:
 //   CONFIG.op.PART.time     ms of each part of the model (ModelProfile
@@ -35,8 +35,8 @@
 #include "ops/decoder_cell.h"
 #include "ops/encoder.h"
 #include "ops/matmul_peak.h"
-#include "trainer/model.h"
-#include "trainer/model_params.h"
+#include "trainer/model/model.h"
+#include "trainer/model/model_params.h"
 
 namespace rnnsearch {
 namespace {

@@ -1,5 +1,5 @@
 // rnnsearch bench train: whole training steps, as `rnnsearch train` runs
-// them (trainer/trainer.h: reading the batches from shards, forward,
+// them (trainer/run/trainer.h: reading the batches from shards, forward,
 // backward, gradient clipping, Adam), at the `base` and `small` shapes of
 // the PyTorch peer (../shared/peers/pytorch_rnnsearch.py) on full-length
 // batches (every sentence 20 tokens on both sides, </s> included; no
@@ -30,8 +30,8 @@
 #include "common/error.h"
 #include "io/preprocess.h"
 #include "launch/bench.h"
-#include "trainer/grad_sync.h"
-#include "trainer/trainer.h"
+#include "trainer/dist/grad_sync.h"
+#include "trainer/run/trainer.h"
 
 namespace rnnsearch {
 namespace {

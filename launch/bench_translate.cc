@@ -1,4 +1,4 @@
-// rnnsearch bench translate: decoding speed of trainer/beam_search.h on a
+// rnnsearch bench translate: decoding speed of trainer/decode/beam_search.h on a
 // random model of the PyTorch peer's `base` shapes (Vs = Vt = 10000,
 // E = 256, He = 256, Hd = A = O = 512, GRU, additive attention), on
 // --threads 1 2.
@@ -20,7 +20,7 @@
 #include "common/error.h"
 #include "io/vocab.h"
 #include "launch/bench.h"
-#include "trainer/beam_search.h"
+#include "trainer/decode/beam_search.h"
 
 namespace rnnsearch {
 namespace {

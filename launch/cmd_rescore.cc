@@ -1,5 +1,5 @@
 // rnnsearch rescore: log p(hypothesis | source) of given translations under
-// a checkpoint's model or an ensemble (trainer/rescorer.h), e.g. to rerank
+// a checkpoint's model or an ensemble (trainer/decode/rescorer.h), e.g. to rerank
 // an n-best list with models that read the target right to left
 // (recipes/multi30k/ensemble.sh --r2l, scripts/rerank.py).
 //
@@ -31,7 +31,7 @@
 #include "launch/mpi_session.h"
 #include "launch/translate_model.h"
 #include "ops/context.h"
-#include "trainer/rescorer.h"
+#include "trainer/decode/rescorer.h"
 
 namespace rnnsearch {
 namespace {

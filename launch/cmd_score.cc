@@ -1,6 +1,6 @@
 // rnnsearch score --hyp H --ref R: corpus BLEU and chrF of a detokenized
 // hypothesis file against reference files, as the sacreBLEU 2.x command
-// line computes and prints them (trainer/bleu.h, trainer/chrf.h).
+// line computes and prints them (trainer/eval/bleu.h, trainer/eval/chrf.h).
 //
 // Files are read as sacreBLEU reads them: UTF-8, lines split at '\n' only,
 // each line right-stripped of (Python's) whitespace; with several
@@ -17,9 +17,9 @@
 #include "io/text_file.h"
 #include "common/utf8.h"
 #include "launch/cli.h"
-#include "trainer/bleu.h"
-#include "trainer/chrf.h"
-#include "trainer/sacre_text.h"
+#include "trainer/eval/bleu.h"
+#include "trainer/eval/chrf.h"
+#include "trainer/eval/sacre_text.h"
 
 namespace rnnsearch {
 namespace {

@@ -1,6 +1,6 @@
 // rnnsearch train: trains a model in a run directory, starting a new run,
 // resuming the newest checkpoint, or starting from another run's
-// parameters (trainer/start.h, trainer/trainer.h); --print-config prints
+// parameters (trainer/run/start.h, trainer/run/trainer.h); --print-config prints
 // the effective config and exits.
 #include <filesystem>
 #include <memory>
@@ -11,10 +11,10 @@
 #include "io/run_dir_lock.h"
 #include "launch/cli.h"
 #include "launch/mpi_session.h"
-#include "trainer/grad_sync.h"
-#include "trainer/start.h"
-#include "trainer/stop_signal.h"
-#include "trainer/trainer.h"
+#include "trainer/dist/grad_sync.h"
+#include "trainer/run/start.h"
+#include "trainer/run/stop_signal.h"
+#include "trainer/run/trainer.h"
 
 namespace rnnsearch {
 
@@ -65,7 +65,7 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
     if (env.comm.rank() == 0) lock = std::make_unique<RunDirLock>(run_dir);
   });
   // Before any thread that computes or reads is started, so that the stop
-  // signals reach none of them (trainer/stop_signal.h).
+  // signals reach none of them (trainer/run/stop_signal.h).
   const StopSignalScope stop_signals;
   const StartPlan plan = PlanStart(env.comm, run_dir, resume, init_from);
   const Config config = ResolveRunConfig(env.comm, plan, vm["config"].as<std::string>(),

@@ -1,12 +1,12 @@
 // rnnsearch translate: raw text in, raw text out, with a checkpoint's model
 // and vocabularies (launch/translate_model.h), by batched beam search
-// (trainer/beam_search.h, trainer/translator.h), in the formats of
-// launch/translate_output.h.
+// (trainer/decode/beam_search.h, trainer/decode/translator.h), in the formats of
+// trainer/decode/translate_output.h.
 //
 // Under mpirun: rank 0 reads the checkpoint and the input and broadcasts
 // them; the lines are sorted by length into batches, the same batches as
 // a single process makes, and rank r translates batches r, r + N, ...
-// (trainer/translator.h); rank 0 gathers the results and writes them in
+// (trainer/decode/translator.h); rank 0 gathers the results and writes them in
 // input order. The output is therefore bit-identical for any number of
 // ranks (with the same --threads). Output files are written whole, through a temporary name and a
 // rename, so an error leaves an existing output file as it was.
@@ -22,10 +22,10 @@
 #include "launch/cli_files.h"
 #include "launch/mpi_session.h"
 #include "launch/translate_model.h"
-#include "launch/translate_output.h"
+#include "trainer/decode/translate_output.h"
 #include "ops/context.h"
-#include "trainer/memory.h"
-#include "trainer/translator.h"
+#include "trainer/run/memory.h"
+#include "trainer/decode/translator.h"
 
 namespace rnnsearch {
 namespace {

@@ -200,7 +200,7 @@ MpiSession::MpiSession(int* argc, char*** argv) {
     int provided = 0;
     MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
     if (provided < MPI_THREAD_SERIALIZED) {
-      // The overlapped gradient sync (trainer/grad_sync_overlap.h) calls
+      // The overlapped gradient sync (trainer/dist/grad_sync_overlap.h) calls
       // MPI from its communication thread while the main thread waits.
       int rank = 0;
       MPI_Comm_rank(MPI_COMM_WORLD, &rank);

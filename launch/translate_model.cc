@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "io/checkpoint.h"
 #include "io/collective.h"
-#include "trainer/checkpointing.h"
-#include "trainer/memory.h"
+#include "trainer/run/checkpointing.h"
+#include "trainer/run/memory.h"
 
 namespace rnnsearch {
 namespace {

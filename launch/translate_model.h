@@ -22,7 +22,7 @@
 #include "common/comm.h"
 #include "launch/cli.h"
 #include "io/vocab.h"
-#include "trainer/params.h"
+#include "trainer/model/params.h"
 
 namespace rnnsearch {
 

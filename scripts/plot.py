@@ -13,7 +13,7 @@ white = 1. --sentences lists input lines (0-based, the "line" field); by
 default the first 10 lines with a translation.
 
 curves: one PNG with the learning curves of a run's metrics file (JSON
-lines, trainer/metrics.h): training loss (and validation loss) per target
+lines, trainer/run/metrics.h): training loss (and validation loss) per target
 token, validation perplexity and validation BLEU against the step; panels
 whose keys the file lacks are left out (a run without validation has only
 the loss).

@@ -4,7 +4,7 @@
 # signal", a checkpoint of the step reached). Not a test: it takes minutes
 # and its failures were random (before the stop signals got a thread of
 # their own, about 4 in 10 SIGTERMs to a Multi30k training crashed with
-# "corrupted size vs. prev_size" a few steps later; trainer/stop_signal.h).
+# "corrupted size vs. prev_size" a few steps later; trainer/run/stop_signal.h).
 #
 #   scripts/sigterm_stress.sh CORPUS_DIR [TRIALS]
 #

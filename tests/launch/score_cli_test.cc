@@ -61,7 +61,7 @@ TEST_F(ScoreCli, SacreBleuReadmeExample) {
 }
 
 TEST_F(ScoreCli, EmptyLinesCrlfAndUnicodePunctuation) {
-  // Worked out by hand (tests/trainer/bleu_test.cc): 13a keeps „Hallo“
+  // Worked out by hand (tests/trainer/eval/bleu_test.cc): 13a keeps „Hallo“
   // whole; the empty hypothesis adds the 3 reference tokens of its line.
   const std::string hyp = Write("h.txt", "„Hallo“, sagte er.  \r\n\r\n");
   const std::string ref = Write("r.txt", "„Hallo“, sagte sie.\nGuten Tag!");

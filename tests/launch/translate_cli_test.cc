@@ -1,6 +1,6 @@
 // rnnsearch translate as users run it, with small random models saved as
 // real checkpoints (io/checkpoint.h) with word vocabularies: the output is
-// the library's (trainer/translator.h) line for line; empty lines, blank
+// the library's (trainer/decode/translator.h) line for line; empty lines, blank
 // lines and lines longer than the training maximum; stdin/stdout; n-best
 // lines; the alignments file (shapes, pieces, rows summing to 1); the
 // output order under mpiexec -n 2 and -n 3; --run-dir's choice of
@@ -24,8 +24,8 @@
 #include "tests/launch/plot_tool.h"
 #include "tests/launch/run_process.h"
 #include "tests/trainer/model_fixture.h"
-#include "trainer/checkpointing.h"
-#include "trainer/translator.h"
+#include "trainer/run/checkpointing.h"
+#include "trainer/decode/translator.h"
 
 namespace rnnsearch {
 namespace {

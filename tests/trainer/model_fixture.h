@@ -15,8 +15,8 @@
 
 #include "io/batch_reader.h"
 #include "tests/ops/check.h"
-#include "trainer/model_ref.h"
-#include "trainer/params.h"
+#include "trainer/model/model_ref.h"
+#include "trainer/model/params.h"
 
 namespace rnnsearch::testing {
 

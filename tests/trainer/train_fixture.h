@@ -24,8 +24,8 @@
 #include "io/checkpoint_dir.h"
 #include "tests/launch/run_process.h"
 #include "tests/trainer/model_fixture.h"
-#include "trainer/checkpointing.h"
-#include "trainer/params.h"
+#include "trainer/run/checkpointing.h"
+#include "trainer/model/params.h"
 
 namespace rnnsearch::testing {
 

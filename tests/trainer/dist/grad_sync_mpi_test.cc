@@ -1,0 +1,309 @@
+// GradSync (trainer/dist/grad_sync.h) under 1, 2 and 3 processes: after
+// Finish every rank holds the sum of all ranks' gradient buffers and
+// totals; a stop request on one rank reaches every rank.
+#include "trainer/dist/grad_sync.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tests/mpi_test_env.h"
+#include "trainer/optim/ema.h"
+#include "trainer/dist/grad_sync_shm.h"
+#include "trainer/optim/optimizer.h"
+#include "tests/trainer/model_fixture.h"
+
+namespace rnnsearch {
+namespace {
+
+TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({});
+  ParamSet grads(d);
+  // Integers: exact in any summation order.
+  for (const ParamSpec& s : grads.specs()) {
+    float* g = grads.Get(s.name);
+    for (std::int64_t i = 0; i < s.size(); ++i) g[i] = static_cast<float>((r + 1) * (i % 7));
+  }
+  StepTotals totals;
+  totals.loss = r + 0.5;
+  totals.tgt_tokens = r + 1;
+  totals.src_tokens = 10 * (r + 1);
+  totals.stop_signal = r == n - 1 ? 1 : 0;
+  DistConfig blocking;
+  blocking.overlap = "false";
+  const auto sync = MakeGradSync(comm, blocking);
+  EXPECT_FALSE(static_cast<bool>(sync->BeginLastBackward(grads)));  // blocking: no hook
+  sync->Finish(grads, totals);
+  const int tri = n * (n + 1) / 2;
+  for (const ParamSpec& s : grads.specs()) {
+    const float* g = grads.Get(s.name);
+    for (std::int64_t i = 0; i < s.size(); ++i) {
+      ASSERT_EQ(g[i], static_cast<float>(tri * (i % 7))) << s.name << "[" << i << "]";
+    }
+  }
+  EXPECT_DOUBLE_EQ(totals.loss, n * n / 2.0);
+  EXPECT_EQ(totals.tgt_tokens, tri);
+  EXPECT_EQ(totals.src_tokens, 10 * tri);
+  EXPECT_EQ(totals.stop_signal, 1);
+  EXPECT_EQ(totals.stop_time, 0);
+}
+
+TEST(GradSync, AutoOverlapsOnlyAcrossNodes) {
+  EXPECT_FALSE(UseOverlappedSync("auto", 2, 2));  // one node
+  EXPECT_FALSE(UseOverlappedSync("auto", 8, 8));
+  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));   // two nodes of 2
+  EXPECT_TRUE(UseOverlappedSync("auto", 3, 1));
+  EXPECT_TRUE(UseOverlappedSync("true", 2, 2));
+  EXPECT_FALSE(UseOverlappedSync("false", 4, 2));
+  EXPECT_EQ(DistConfig{}.overlap, "auto");
+
+  // The test's ranks share this node: the default is the blocking sync
+  // (no backward hook), dist.overlap: true the overlapped one (a hook).
+  Comm& comm = testing::World();
+  if (comm.size() == 1) return;
+  ParamSet grads(testing::TinyDims({}));
+  StepTotals totals;
+  EXPECT_FALSE(static_cast<bool>(MakeGradSync(comm, DistConfig{})->BeginLastBackward(grads)));
+  DistConfig overlap;
+  overlap.overlap = "true";
+  const auto sync = MakeGradSync(comm, overlap);
+  EXPECT_TRUE(static_cast<bool>(sync->BeginLastBackward(grads)));
+  sync->Finish(grads, totals);
+}
+
+TEST(GradSync, LocalSyncLeavesEverything) {
+  const ModelDims d = testing::TinyDims({});
+  ParamSet grads(d);
+  grads.data()[0] = 3;
+  StepTotals totals;
+  totals.loss = 2;
+  MakeLocalGradSync()->Finish(grads, totals);
+  EXPECT_EQ(grads.data()[0], 3.0f);
+  EXPECT_EQ(totals.loss, 2.0);
+}
+
+// A value that rounds differently in another summation order (one
+// division: nothing the compiler could contract into an FMA).
+float Part(int rank, std::size_t i, int step) {
+  return static_cast<float>(rank + 1) / static_cast<float>(3 + (i * 7 + step) % 101);
+}
+
+TEST(GradSync, SharedMemorySumsInRankOrderOnEveryRank) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  ParamSet grads(testing::TinyDims({}));
+  SharedMemoryGradSync sync(comm);
+  for (int step = 0; step < 3; ++step) {
+    auto fill = [&] {
+      for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, step);
+    };
+    grads.Zero();
+    if (step == 0) fill();  // moved into the segment with its values
+    EXPECT_FALSE(static_cast<bool>(sync.BeginLastBackward(grads)));
+    ASSERT_TRUE(sync.active()) << sync.fallback_reason();
+    if (step != 0) fill();  // the backward pass writes into the segment
+    StepTotals totals;
+    totals.tgt_tokens = r + 1;
+    totals.stop_time = r == 0 ? 1 : 0;
+    sync.Finish(grads, totals);
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      float want = Part(0, i, step);
+      for (int k = 1; k < n; ++k) want += Part(k, i, step);
+      ASSERT_EQ(grads.data()[i], want) << "step " << step << " element " << i;
+    }
+    EXPECT_EQ(totals.tgt_tokens, n * (n + 1) / 2);
+    EXPECT_EQ(totals.stop_time, 1);
+  }
+  // The buffer outlives the sync (it keeps the segment mapped).
+  const ParamSet copy = grads;
+  EXPECT_EQ(copy.data()[3], grads.data()[3]);
+}
+
+// A name a killed job left in /dev/shm (a minute old, its creator's PID
+// gone) is removed when rank 0 creates a segment; a younger one, and one
+// whose creator lives, are kept.
+TEST(GradSync, SharedMemoryRemovesSegmentsOfKilledJobs) {
+  Comm& comm = testing::World();
+  // PIDs are below pid_max: no process has this one.
+  std::ifstream pid_max_file("/proc/sys/kernel/pid_max");
+  long dead = 0;
+  ASSERT_TRUE(pid_max_file >> dead);
+  const std::string tag = std::to_string(getpid());
+  const std::string stale = "/rnnsearch-grad-" + std::to_string(dead) + "-" + tag;
+  const std::string young = "/rnnsearch-grad-" + std::to_string(dead) + "-" + tag + "y";
+  const std::string alive = "/rnnsearch-grad-" + std::to_string(getpid()) + "-" + tag + "a";
+  auto exists = [](const std::string& name) {
+    return ::access(("/dev/shm" + name).c_str(), F_OK) == 0;
+  };
+  if (comm.rank() == 0) {
+    for (const std::string& name : {stale, young, alive}) {
+      const int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+      ASSERT_GE(fd, 0) << name;
+      ASSERT_EQ(ftruncate(fd, 4096), 0);
+      if (name != young) {
+        const timespec old[2] = {{std::time(nullptr) - 120, 0}, {std::time(nullptr) - 120, 0}};
+        ASSERT_EQ(futimens(fd, old), 0);
+      }
+      close(fd);
+    }
+  }
+  comm.Barrier();
+  {
+    ParamSet grads(testing::TinyDims({}));
+    SharedMemoryGradSync sync(comm);
+    sync.BeginLastBackward(grads);
+    ASSERT_TRUE(sync.active()) << sync.fallback_reason();
+  }
+  comm.Barrier();
+  if (comm.rank() == 0) {
+    EXPECT_FALSE(exists(stale));
+    EXPECT_TRUE(exists(young));
+    EXPECT_TRUE(exists(alive));
+    for (const std::string& name : {stale, young, alive}) shm_unlink(name.c_str());
+  }
+}
+
+TEST(GradSync, SharedMemoryFallsBackToAllreduceWithoutRoom) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  ParamSet grads(testing::TinyDims({}));
+  SharedMemoryGradSync sync(comm, /*max_segment_bytes=*/4096);
+  for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = static_cast<float>(r + i % 5);
+  float* const own = grads.data();
+  sync.BeginLastBackward(grads);
+  StepTotals totals;
+  totals.loss = 1;
+  sync.Finish(grads, totals);
+  EXPECT_FALSE(sync.active());
+  EXPECT_NE(sync.fallback_reason().find("exceeds the limit of 4096 bytes"), std::string::npos)
+      << sync.fallback_reason();
+  EXPECT_EQ(grads.data(), own);  // not moved
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    ASSERT_EQ(grads.data()[i], static_cast<float>(n * (n - 1) / 2 + n * static_cast<int>(i % 5)));
+  }
+  EXPECT_EQ(totals.loss, n);
+}
+
+// The shared state (ShareState): each rank sums and updates its part of
+// one copy of the parameters, Adam's moments and the moving average, and
+// after three clipped steps every buffer holds the bits of the whole
+// update applied by one process to the same summed gradients.
+TEST(GradSync, SharedStateSplitsTheUpdateAndKeepsItsBits) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({});
+  auto init = [&](ParamSet& p) {
+    for (std::size_t i = 0; i < p.size(); ++i) p.data()[i] = Part(7, i, 1) - 0.5f;
+  };
+  // One process's update of the summed gradients.
+  ParamSet ref(d), ref_grads(d);
+  init(ref);
+  Optimizer ref_opt(OptimizerOptions{}, d);
+  Ema ref_ema(0.9, ref);
+  std::vector<UpdateStats> ref_stats;
+  for (int step = 0; step < 3; ++step) {
+    for (std::size_t i = 0; i < ref_grads.size(); ++i) {
+      float sum = Part(0, i, step);
+      for (int k = 1; k < n; ++k) sum += Part(k, i, step);
+      ref_grads.data()[i] = sum;
+    }
+    ref_stats.push_back(ApplyUpdate(ref_opt, ref, ref_grads, 1, 0.01, 0.5));
+    ref_ema.Update(ref);
+  }
+
+  ParamSet params(d), grads(d);
+  init(params);
+  Optimizer opt(OptimizerOptions{}, d);
+  Ema ema(0.9, params);
+  SharedMemoryGradSync sync(comm);
+  std::vector<ParamSet*> state = {&params, &ema.params()};
+  for (const StateRefs::Buffers& b : opt.State().buffers) state.push_back(b.set);
+  ASSERT_TRUE(sync.ShareState(state));
+  EXPECT_TRUE(params.external());
+  const buffer_loops::ChunkRange mine = sync.Part().range;
+  const std::int64_t chunks = buffer_loops::NumChunks(params.size());
+  EXPECT_EQ(mine.first, chunks * r / n);
+  EXPECT_EQ(mine.last, chunks * (r + 1) / n);
+  for (int step = 0; step < 3; ++step) {
+    grads.Zero();
+    sync.BeginLastBackward(grads);
+    for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, step);
+    StepTotals totals;
+    sync.Finish(grads, totals);
+    const UpdatePart part = sync.Part();
+    ASSERT_TRUE(part.grad_sum_of_squares.has_value());
+    const UpdateStats st = ApplyUpdate(opt, params, grads, 1, 0.01, 0.5, part);
+    EXPECT_EQ(st.grad_norm, ref_stats[static_cast<std::size_t>(step)].grad_norm) << step;
+    EXPECT_LT(st.clip_factor, 1.0);  // the clipping is exercised
+    ema.Update(params, part.range);
+    sync.EndUpdate();
+  }
+  // Every rank sees every part (one copy), bit for bit the reference.
+  for (const auto& [what, got, want] :
+       {std::tuple{"params", &params, &ref}, std::tuple{"ema", &ema.params(), &ref_ema.params()},
+        std::tuple{"adam.m", opt.State().buffers[0].set, ref_opt.State().buffers[0].set},
+        std::tuple{"adam.v", opt.State().buffers[1].set, ref_opt.State().buffers[1].set}}) {
+    ASSERT_EQ(got->size(), want->size());
+    for (std::size_t i = 0; i < got->size(); ++i) {
+      ASSERT_EQ(got->data()[i], want->data()[i]) << what << "[" << i << "] on rank " << r;
+    }
+  }
+}
+
+// Room for the gradients but not for the state: every rank keeps its
+// own copy and updates all of it, with every buffer holding the sums.
+TEST(GradSync, SharedStateFallsBackToACopyPerRank) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  const ModelDims d = testing::TinyDims({});
+  ParamSet params(d), grads(d);
+  Optimizer opt(OptimizerOptions{}, d);
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t stride = (grads.size() * sizeof(float) + page - 1) / page * page;
+  // Exactly the gradient segment; the state's (3 buffers and the chunks'
+  // sums) is larger for 1-3 ranks.
+  SharedMemoryGradSync sync(comm, stride * static_cast<std::size_t>(n));
+  std::vector<ParamSet*> state = {&params};
+  for (const StateRefs::Buffers& b : opt.State().buffers) state.push_back(b.set);
+  EXPECT_FALSE(sync.ShareState(state));
+  EXPECT_TRUE(sync.active());  // the gradients are still summed in shared memory
+  EXPECT_FALSE(params.external());
+  EXPECT_TRUE(sync.Part().range.whole());
+  EXPECT_FALSE(sync.Part().grad_sum_of_squares.has_value());
+  for (std::size_t i = 0; i < grads.size(); ++i) grads.data()[i] = Part(r, i, 0);
+  sync.BeginLastBackward(grads);
+  StepTotals totals;
+  sync.Finish(grads, totals);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    float want = Part(0, i, 0);
+    for (int k = 1; k < n; ++k) want += Part(k, i, 0);
+    ASSERT_EQ(grads.data()[i], want) << i;
+  }
+}
+
+TEST(GradSync, SharedMemoryOnlyForTheBlockingSyncOnOneNode) {
+  Comm& comm = testing::World();
+  if (comm.size() == 1) return;  // the local sync
+  ParamSet grads(testing::TinyDims({}));
+  const float* own = grads.data();
+  DistConfig plain;
+  plain.shared_memory = false;
+  MakeGradSync(comm, plain)->BeginLastBackward(grads);
+  EXPECT_EQ(grads.data(), own);
+  MakeGradSync(comm, DistConfig{})->BeginLastBackward(grads);  // moves it into a segment
+  EXPECT_NE(grads.data(), own);
+  EXPECT_TRUE(DistConfig{}.shared_memory);
+}
+
+}  // namespace
+}  // namespace rnnsearch

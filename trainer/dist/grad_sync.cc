@@ -1,0 +1,82 @@
+#include "trainer/dist/grad_sync.h"
+
+#include <array>
+#include <cmath>
+
+#include "common/log.h"
+#include "trainer/dist/grad_sync_overlap.h"
+#include "trainer/dist/grad_sync_shm.h"
+
+namespace rnnsearch {
+namespace {
+
+class LocalGradSync final : public GradSync {
+ public:
+  GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
+  void Finish(ParamSet&, StepTotals&) override {}
+};
+
+class AllreduceGradSync final : public GradSync {
+ public:
+  explicit AllreduceGradSync(Comm& comm) : comm_(comm) {}
+  GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
+  void Finish(ParamSet& grads, StepTotals& totals) override {
+    // The padding between tensors is zero on every rank and stays zero.
+    comm_.Allreduce(grads.data(), grads.size(), ReduceOp::kSum);
+    AllreduceTotals(comm_, totals);
+  }
+
+ private:
+  Comm& comm_;
+};
+
+}  // namespace
+
+void AllreduceTotals(Comm& comm, StepTotals& totals) {
+  std::array<double, 5> v = {totals.loss, static_cast<double>(totals.tgt_tokens),
+                             static_cast<double>(totals.src_tokens),
+                             static_cast<double>(totals.stop_signal),
+                             static_cast<double>(totals.stop_time)};
+  comm.Allreduce(v.data(), v.size(), ReduceOp::kSum);
+  totals.loss = v[0];
+  totals.tgt_tokens = std::llround(v[1]);
+  totals.src_tokens = std::llround(v[2]);
+  totals.stop_signal = std::llround(v[3]);
+  totals.stop_time = std::llround(v[4]);
+}
+
+std::unique_ptr<GradSync> MakeLocalGradSync() { return std::make_unique<LocalGradSync>(); }
+
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
+  return std::make_unique<AllreduceGradSync>(comm);
+}
+
+bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node) {
+  if (overlap == "auto") return ranks_on_this_node < ranks;
+  return overlap == "true";
+}
+
+std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
+  if (comm.size() == 1) return MakeLocalGradSync();
+  if (!UseOverlappedSync(dist.overlap, comm.size(), comm.local_size())) {
+    const std::string why =
+        dist.overlap == "auto"
+            ? "dist.overlap: auto, all ranks on one node, where the copies and sums of an "
+              "allreduce take the cores the backward pass computes on"
+            : "dist.overlap: false";
+    if (dist.shared_memory && comm.local_size() == comm.size()) {
+      RNN_LOG(kInfo) << "gradient sync: blocking, each rank sums its slice of the ranks' "
+                        "gradients in shared memory after the backward pass ("
+                     << why << "; dist.shared_memory: true)";
+      return std::make_unique<SharedMemoryGradSync>(comm);
+    }
+    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
+                      "backward pass ("
+                   << why << ")";
+    return MakeAllreduceGradSync(comm);
+  }
+  return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),
+                                           static_cast<int>(dist.comm_poll_us));
+}
+
+}  // namespace rnnsearch
