@@ -1,11 +1,11 @@
 // Reading, overriding, validating and writing the Config.
 #include "common/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "common/config_schema.h"
 #include "common/error.h"
@@ -68,7 +68,8 @@ void MergeYaml(const std::string& text, const std::string& path, Config& config,
   if (!root.IsMap()) {
     throw ConfigError(Where(path, root.Mark()) +
                       ": expected a map of sections (model, data, train, checkpoint, dist), "
-                      "found " + NodeKind(root));
+                      "found " +
+                      NodeKind(root));
   }
   std::set<std::string> seen_sections;
   for (const auto& sec : root) {

@@ -25,103 +25,105 @@ namespace rnnsearch {
 //   CHOICE(name, default, "a|b|c", "description")    -> std::string, one of the choices
 // Keep names stable: scripts, configs and checkpoints rely on them.
 
-#define RNNSEARCH_MODEL_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
-  CHOICE(cell, "gru", "gru|lstm", "recurrent cell of encoder and decoder")                      \
-  CHOICE(attention, "additive", "additive|general|dot",                                         \
-         "attention score (dot needs dec_dim = 2 * enc_dim)")                                   \
-  INT(emb_dim, 256, 1, 65536, "embedding size E (source and target)")                           \
-  INT(enc_dim, 256, 1, 65536, "encoder hidden size He per direction")                           \
-  INT(dec_dim, 512, 1, 65536, "decoder hidden size Hd")                                         \
-  INT(att_dim, 512, 1, 65536, "attention size A")                                               \
-  INT(readout_dim, 512, 1, 65536, "readout size O")                                             \
-  INT(enc_layers, 1, 1, 16, "stacked bidirectional encoder layers")                             \
-  BOOL(tie_target_embeddings, false, "use the target embeddings as output weights (needs readout_dim = emb_dim)")
+#define RNNSEARCH_MODEL_FIELDS(INT, REAL, BOOL, STR, CHOICE)               \
+  CHOICE(cell, "gru", "gru|lstm", "recurrent cell of encoder and decoder") \
+  CHOICE(attention, "additive", "additive|general|dot",                    \
+         "attention score (dot needs dec_dim = 2 * enc_dim)")              \
+  INT(emb_dim, 256, 1, 65536, "embedding size E (source and target)")      \
+  INT(enc_dim, 256, 1, 65536, "encoder hidden size He per direction")      \
+  INT(dec_dim, 512, 1, 65536, "decoder hidden size Hd")                    \
+  INT(att_dim, 512, 1, 65536, "attention size A")                          \
+  INT(readout_dim, 512, 1, 65536, "readout size O")                        \
+  INT(enc_layers, 1, 1, 16, "stacked bidirectional encoder layers")        \
+  BOOL(tie_target_embeddings, false,                                       \
+       "use the target embeddings as output weights (needs readout_dim = emb_dim)")
 
-#define RNNSEARCH_DATA_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                    \
-  STR(train, "", "directory of training shards (from rnnsearch preprocess)")                    \
-  STR(valid, "", "directory of validation shards (empty: no validation)")                       \
-  INT(batch_tokens, 2000, 0, 100000000,                                                         \
-      "target tokens per global batch, padding included (0: batch by sentences only)")          \
-  INT(batch_sentences, 0, 0, 10000000, "sentences per global batch at most (0: no limit)")      \
-  INT(max_len, 50, 1, 100000, "longest sentence kept, in subwords, source or target")          \
-  INT(prefetch, 16, 1, 100000, "batches each rank reads ahead in a background thread")          \
-  CHOICE(tokenizer, "sentencepiece", "sentencepiece|whitespace",                                \
-         "preprocess: SentencePiece subwords, or words split at whitespace (tokenized text)")   \
-  CHOICE(spm_type, "unigram", "unigram|bpe", "preprocess: type of a SentencePiece model it trains") \
-  BOOL(joint_vocab, true, "preprocess: one vocabulary for both sides (false: one per side)")    \
-  INT(vocab_size, 8000, 8, 1000000,                                                             \
-      "preprocess: ids per trained SentencePiece model, the 4 special ids included")            \
+#define RNNSEARCH_DATA_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                       \
+  STR(train, "", "directory of training shards (from rnnsearch preprocess)")                      \
+  STR(valid, "", "directory of validation shards (empty: no validation)")                         \
+  INT(batch_tokens, 2000, 0, 100000000,                                                           \
+      "target tokens per global batch, padding included (0: batch by sentences only)")            \
+  INT(batch_sentences, 0, 0, 10000000, "sentences per global batch at most (0: no limit)")        \
+  INT(max_len, 50, 1, 100000, "longest sentence kept, in subwords, source or target")             \
+  INT(prefetch, 16, 1, 100000, "batches each rank reads ahead in a background thread")            \
+  CHOICE(tokenizer, "sentencepiece", "sentencepiece|whitespace",                                  \
+         "preprocess: SentencePiece subwords, or words split at whitespace (tokenized text)")     \
+  CHOICE(spm_type, "unigram", "unigram|bpe",                                                      \
+         "preprocess: type of a SentencePiece model it trains")                                   \
+  BOOL(joint_vocab, true, "preprocess: one vocabulary for both sides (false: one per side)")      \
+  INT(vocab_size, 8000, 8, 1000000,                                                               \
+      "preprocess: ids per trained SentencePiece model, the 4 special ids included")              \
   INT(spm_sample, 2000000, 1, 1000000000, "preprocess: sentences sampled to train SentencePiece") \
-  REAL(spm_character_coverage, 1.0, 0.98, 1.0,                                                  \
-       "preprocess: share of the training characters a trained SentencePiece model covers; "   \
-       "the rarest others become <unk> (1: every character seen)")                              \
+  REAL(spm_character_coverage, 1.0, 0.98, 1.0,                                                    \
+       "preprocess: share of the training characters a trained SentencePiece model covers; "      \
+       "the rarest others become <unk> (1: every character seen)")                                \
   INT(min_count, 1, 1, 1000000000, "preprocess, whitespace: keep words seen at least this often") \
-  INT(max_words, 0, 0, 100000000,                                                               \
-      "preprocess, whitespace: ids per vocabulary at most, specials included (0: no limit)")    \
-  REAL(max_ratio, 9.0, 0.0, 1e9,                                                                \
-       "preprocess: drop pairs whose longer side has more than this times the subwords of the " \
-       "shorter (0: keep all)")                                                                 \
+  INT(max_words, 0, 0, 100000000,                                                                 \
+      "preprocess, whitespace: ids per vocabulary at most, specials included (0: no limit)")      \
+  REAL(max_ratio, 9.0, 0.0, 1e9,                                                                  \
+       "preprocess: drop pairs whose longer side has more than this times the subwords of the "   \
+       "shorter (0: keep all)")                                                                   \
   INT(shard_sentences, 500000, 1, 1000000000, "preprocess: sentence pairs per shard at most")
 
-#define RNNSEARCH_TRAIN_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                   \
-  CHOICE(optimizer, "adam", "adam|sgd", "optimizer")                                            \
-  REAL(lr, 0.0005, 1e-12, 1000.0, "learning rate")                                              \
-  REAL(adam_beta1, 0.9, 0.0, 0.999999, "Adam: decay rate of the mean of the gradients")         \
-  REAL(adam_beta2, 0.999, 0.0, 0.999999999, "Adam: decay rate of the mean of squared gradients") \
-  CHOICE(lr_schedule, "constant", "constant|inverse_sqrt|plateau",                              \
+#define RNNSEARCH_TRAIN_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                      \
+  CHOICE(optimizer, "adam", "adam|sgd", "optimizer")                                              \
+  REAL(lr, 0.0005, 1e-12, 1000.0, "learning rate")                                                \
+  REAL(adam_beta1, 0.9, 0.0, 0.999999, "Adam: decay rate of the mean of the gradients")           \
+  REAL(adam_beta2, 0.999, 0.0, 0.999999999, "Adam: decay rate of the mean of squared gradients")  \
+  CHOICE(lr_schedule, "constant", "constant|inverse_sqrt|plateau",                                \
          "learning rate over time: constant, inverse square root of the step after the warm-up, " \
-         "or decayed when validation stalls")                                                   \
-  INT(warmup_steps, 0, 0, 1000000000000,                                                        \
-      "steps of linear warm-up from 0 to train.lr (inverse_sqrt needs at least 1)")             \
-  REAL(lr_decay, 0.5, 1e-6, 1.0, "plateau: factor on the learning rate when validation stalls")  \
-  INT(lr_patience, 3, 1, 1000000, "plateau: validations without improvement before a decay")    \
-  REAL(min_lr, 1e-6, 0.0, 1000.0, "plateau: the learning rate is never decayed below this")     \
-  INT(accumulate, 1, 1, 1000000,                                                                \
-      "batches whose summed gradients make one optimizer step (divided by their target tokens)") \
-  REAL(ema_decay, 0.0, 0.0, 0.999999999,                                                        \
-       "decay of a moving average of the parameters, used for validation and saved (0: off)")   \
-  INT(max_steps, 0, 0, 1000000000000, "stop after this many steps, skipped ones too (0: none)") \
-  INT(max_epochs, 10, 0, 1000000, "stop after this many epochs (0: no limit)")                  \
-  INT(seed, 1234, 0, 4294967295, "seed of initialisation, shuffling and dropout")               \
-  REAL(clip_norm, 1.0, 0.0, 1e30, "clip the global gradient norm to this (0: no clipping)")     \
-  REAL(label_smoothing, 0.0, 0.0, 0.999, "label smoothing eps of the cross-entropy")            \
-  REAL(dropout, 0.2, 0.0, 0.95, "dropout probability on embeddings and readout")                \
-  INT(valid_every, 1000, 0, 1000000000000, "validate every N steps (0: never)")             \
-  CHOICE(early_stop_metric, "bleu", "bleu|perplexity|loss",                                     \
-         "validation metric of early stopping, the plateau schedule and best.h5")              \
-  INT(patience, 10, 0, 1000000,                                                                 \
-      "stop after this many validations in a row without a new best (0: never stop early)")     \
-  REAL(max_time, 0.0, 0.0, 1e12, "stop after this many seconds of training (0: no limit)")     \
-  INT(max_bad_steps, 10, 1, 1000000,                                                            \
-      "stop with an error after this many steps in a row whose gradient norm is NaN or "        \
-      "infinite (each such step is skipped)")                                                   \
+         "or decayed when validation stalls")                                                     \
+  INT(warmup_steps, 0, 0, 1000000000000,                                                          \
+      "steps of linear warm-up from 0 to train.lr (inverse_sqrt needs at least 1)")               \
+  REAL(lr_decay, 0.5, 1e-6, 1.0, "plateau: factor on the learning rate when validation stalls")   \
+  INT(lr_patience, 3, 1, 1000000, "plateau: validations without improvement before a decay")      \
+  REAL(min_lr, 1e-6, 0.0, 1000.0, "plateau: the learning rate is never decayed below this")       \
+  INT(accumulate, 1, 1, 1000000,                                                                  \
+      "batches whose summed gradients make one optimizer step (divided by their target tokens)")  \
+  REAL(ema_decay, 0.0, 0.0, 0.999999999,                                                          \
+       "decay of a moving average of the parameters, used for validation and saved (0: off)")     \
+  INT(max_steps, 0, 0, 1000000000000, "stop after this many steps, skipped ones too (0: none)")   \
+  INT(max_epochs, 10, 0, 1000000, "stop after this many epochs (0: no limit)")                    \
+  INT(seed, 1234, 0, 4294967295, "seed of initialisation, shuffling and dropout")                 \
+  REAL(clip_norm, 1.0, 0.0, 1e30, "clip the global gradient norm to this (0: no clipping)")       \
+  REAL(label_smoothing, 0.0, 0.0, 0.999, "label smoothing eps of the cross-entropy")              \
+  REAL(dropout, 0.2, 0.0, 0.95, "dropout probability on embeddings and readout")                  \
+  INT(valid_every, 1000, 0, 1000000000000, "validate every N steps (0: never)")                   \
+  CHOICE(early_stop_metric, "bleu", "bleu|perplexity|loss",                                       \
+         "validation metric of early stopping, the plateau schedule and best.h5")                 \
+  INT(patience, 10, 0, 1000000,                                                                   \
+      "stop after this many validations in a row without a new best (0: never stop early)")       \
+  REAL(max_time, 0.0, 0.0, 1e12, "stop after this many seconds of training (0: no limit)")        \
+  INT(max_bad_steps, 10, 1, 1000000,                                                              \
+      "stop with an error after this many steps in a row whose gradient norm is NaN or "          \
+      "infinite (each such step is skipped)")                                                     \
   INT(log_every, 100, 1, 1000000000000, "progress line and metrics line every N steps")
 
-#define RNNSEARCH_CHECKPOINT_FIELDS(INT, REAL, BOOL, STR, CHOICE)                              \
-  INT(every, 1000, 0, 1000000000000, "write a checkpoint every N steps (0: only at the end)")   \
+#define RNNSEARCH_CHECKPOINT_FIELDS(INT, REAL, BOOL, STR, CHOICE)                             \
+  INT(every, 1000, 0, 1000000000000, "write a checkpoint every N steps (0: only at the end)") \
   INT(keep, 3, 1, 1000000, "how many of the newest checkpoints to keep")
 
-#define RNNSEARCH_DIST_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                    \
-  INT(threads_per_rank, 0, 0, 4096,                                                             \
-      "compute threads per rank (0: this node's cores divided by its ranks)")                   \
-  CHOICE(overlap, "auto", "auto|true|false",                                                    \
-         "true: all-reduce gradient buckets on a communication thread while the backward pass " \
-         "runs; false: one blocking allreduce after it; auto: true when the ranks span more "   \
-         "than one node, false when they share one")                                            \
-  BOOL(shared_memory, true,                                                                     \
-       "blocking sync with every rank on one node: sum the gradients in a shared-memory "      \
-       "segment (false: MPI_Allreduce)")                                                        \
-  REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                         \
+#define RNNSEARCH_DIST_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                        \
+  INT(threads_per_rank, 0, 0, 4096,                                                                \
+      "compute threads per rank (0: this node's cores divided by its ranks)")                      \
+  CHOICE(overlap, "auto", "auto|true|false",                                                       \
+         "true: all-reduce gradient buckets on a communication thread while the backward pass "    \
+         "runs; false: one blocking allreduce after it; auto: true when the ranks span more "      \
+         "than one node, false when they share one")                                               \
+  BOOL(shared_memory, true,                                                                        \
+       "blocking sync with every rank on one node: sum the gradients in a shared-memory "          \
+       "segment (false: MPI_Allreduce)")                                                           \
+  REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                            \
        "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
-  INT(comm_poll_us, 200, 0, 1000000,                                                            \
-      "overlap: the communication thread tests its allreduce every N microseconds and sleeps "  \
+  INT(comm_poll_us, 200, 0, 1000000,                                                               \
+      "overlap: the communication thread tests its allreduce every N microseconds and sleeps "     \
       "in between (0: a blocking allreduce, which spins while it waits)")
 
 // All sections: X(section_name, FIELDS_MACRO, StructName).
-#define RNNSEARCH_CONFIG_SECTIONS(X)                  \
-  X(model, RNNSEARCH_MODEL_FIELDS, ModelConfig)       \
-  X(data, RNNSEARCH_DATA_FIELDS, DataConfig)          \
-  X(train, RNNSEARCH_TRAIN_FIELDS, TrainConfig)       \
+#define RNNSEARCH_CONFIG_SECTIONS(X)                           \
+  X(model, RNNSEARCH_MODEL_FIELDS, ModelConfig)                \
+  X(data, RNNSEARCH_DATA_FIELDS, DataConfig)                   \
+  X(train, RNNSEARCH_TRAIN_FIELDS, TrainConfig)                \
   X(checkpoint, RNNSEARCH_CHECKPOINT_FIELDS, CheckpointConfig) \
   X(dist, RNNSEARCH_DIST_FIELDS, DistConfig)
 
@@ -130,11 +132,11 @@ namespace rnnsearch {
 #define RNNSEARCH_DECL_BOOL(name, def, doc) bool name = def;
 #define RNNSEARCH_DECL_STR(name, def, doc) std::string name = def;
 #define RNNSEARCH_DECL_CHOICE(name, def, choices, doc) std::string name = def;
-#define RNNSEARCH_DECL_SECTION(section, FIELDS, Struct)                                  \
-  struct Struct {                                                                        \
+#define RNNSEARCH_DECL_SECTION(section, FIELDS, Struct)                                      \
+  struct Struct {                                                                            \
     FIELDS(RNNSEARCH_DECL_INT, RNNSEARCH_DECL_REAL, RNNSEARCH_DECL_BOOL, RNNSEARCH_DECL_STR, \
-           RNNSEARCH_DECL_CHOICE)                                                        \
-    bool operator==(const Struct&) const = default;                                      \
+           RNNSEARCH_DECL_CHOICE)                                                            \
+    bool operator==(const Struct&) const = default;                                          \
   };
 RNNSEARCH_CONFIG_SECTIONS(RNNSEARCH_DECL_SECTION)
 #undef RNNSEARCH_DECL_SECTION
@@ -159,9 +161,9 @@ using ConfigOrigins = std::map<std::string, std::string>;
 
 // Description of one field, for help texts and tools.
 struct ConfigFieldInfo {
-  std::string key;          // "section.name"
-  std::string type;         // "integer", "number", "boolean", "string", or "a|b|c"
-  std::string default_text; // as written in YAML
+  std::string key;           // "section.name"
+  std::string type;          // "integer", "number", "boolean", "string", or "a|b|c"
+  std::string default_text;  // as written in YAML
   std::string description;
 };
 const std::vector<ConfigFieldInfo>& ConfigFields();

@@ -1,13 +1,13 @@
 // The field table, typed parsing of values and key suggestions.
 #include "common/config_schema.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "common/error.h"
 #include "common/utf8.h"
@@ -37,41 +37,41 @@ std::vector<Field> BuildFields() {
   };
   // Each REG_* macro runs inside a block where S is the section struct,
   // `sec` its name and `sm` the member of Config that holds it.
-#define REG_INT(name, def, lo, hi, doc)                                                      \
-  {                                                                                          \
-    Field& f = base(sec, #name, Kind::kInt, doc);                                            \
-    f.int_min = lo;                                                                          \
-    f.int_max = hi;                                                                          \
-    f.int_ref = [sm](Config& c) -> std::int64_t& { return (c.*sm).name; };                   \
+#define REG_INT(name, def, lo, hi, doc)                                    \
+  {                                                                        \
+    Field& f = base(sec, #name, Kind::kInt, doc);                          \
+    f.int_min = lo;                                                        \
+    f.int_max = hi;                                                        \
+    f.int_ref = [sm](Config& c) -> std::int64_t& { return (c.*sm).name; }; \
   }
-#define REG_REAL(name, def, lo, hi, doc)                                                     \
-  {                                                                                          \
-    Field& f = base(sec, #name, Kind::kReal, doc);                                           \
-    f.real_min = lo;                                                                         \
-    f.real_max = hi;                                                                         \
-    f.real_ref = [sm](Config& c) -> double& { return (c.*sm).name; };                        \
+#define REG_REAL(name, def, lo, hi, doc)                              \
+  {                                                                   \
+    Field& f = base(sec, #name, Kind::kReal, doc);                    \
+    f.real_min = lo;                                                  \
+    f.real_max = hi;                                                  \
+    f.real_ref = [sm](Config& c) -> double& { return (c.*sm).name; }; \
   }
-#define REG_BOOL(name, def, doc)                                                             \
-  {                                                                                          \
-    Field& f = base(sec, #name, Kind::kBool, doc);                                           \
-    f.bool_ref = [sm](Config& c) -> bool& { return (c.*sm).name; };                          \
+#define REG_BOOL(name, def, doc)                                    \
+  {                                                                 \
+    Field& f = base(sec, #name, Kind::kBool, doc);                  \
+    f.bool_ref = [sm](Config& c) -> bool& { return (c.*sm).name; }; \
   }
-#define REG_STR(name, def, doc)                                                              \
-  {                                                                                          \
-    Field& f = base(sec, #name, Kind::kStr, doc);                                            \
-    f.str_ref = [sm](Config& c) -> std::string& { return (c.*sm).name; };                    \
+#define REG_STR(name, def, doc)                                           \
+  {                                                                       \
+    Field& f = base(sec, #name, Kind::kStr, doc);                         \
+    f.str_ref = [sm](Config& c) -> std::string& { return (c.*sm).name; }; \
   }
-#define REG_CHOICE(name, def, choice_list, doc)                                              \
-  {                                                                                          \
-    Field& f = base(sec, #name, Kind::kChoice, doc);                                         \
-    f.choices = SplitChoices(choice_list);                                                   \
-    f.str_ref = [sm](Config& c) -> std::string& { return (c.*sm).name; };                    \
+#define REG_CHOICE(name, def, choice_list, doc)                           \
+  {                                                                       \
+    Field& f = base(sec, #name, Kind::kChoice, doc);                      \
+    f.choices = SplitChoices(choice_list);                                \
+    f.str_ref = [sm](Config& c) -> std::string& { return (c.*sm).name; }; \
   }
-#define REG_SECTION(section, FIELDS, Struct)                                                 \
-  {                                                                                          \
-    const char* sec = #section;                                                              \
-    Struct Config::*sm = &Config::section;                                                   \
-    FIELDS(REG_INT, REG_REAL, REG_BOOL, REG_STR, REG_CHOICE)                                 \
+#define REG_SECTION(section, FIELDS, Struct)                 \
+  {                                                          \
+    const char* sec = #section;                              \
+    Struct Config::*sm = &Config::section;                   \
+    FIELDS(REG_INT, REG_REAL, REG_BOOL, REG_STR, REG_CHOICE) \
   }
   RNNSEARCH_CONFIG_SECTIONS(REG_SECTION)
 #undef REG_SECTION
@@ -165,8 +165,8 @@ void SetFromText(const Field& field, Config& config, const std::string& text,
       throw ConfigError(where + ": " + field.key + ": expected " + RangeText(field) + ", found " +
                         text + " (out of range)");
     }
-    throw ConfigError(where + ": " + field.key + ": expected " + ExpectedText(field) +
-                      ", found '" + text + "'");
+    throw ConfigError(where + ": " + field.key + ": expected " + ExpectedText(field) + ", found '" +
+                      text + "'");
   };
   const char* first = text.data();
   const char* last = text.data() + text.size();
@@ -226,7 +226,7 @@ std::string ValueText(const Field& field, const Config& config) {
       const double v = field.real_ref(c);
       const double mag = std::abs(v);
       const auto format = (v == 0 || (mag >= 1e-4 && mag < 1e15)) ? std::chars_format::fixed
-                                                                 : std::chars_format::scientific;
+                                                                  : std::chars_format::scientific;
       char buf[128];
       auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v, format);
       std::string s(buf, ptr);
@@ -277,8 +277,8 @@ std::string ClosestMatch(const std::string& word, const std::vector<std::string>
   std::string best;
   std::size_t best_distance = std::string::npos;
   for (const std::string& c : candidates) {
-    const std::size_t d = config_internal::EditDistance(config_internal::Lower(word),
-                                                        config_internal::Lower(c));
+    const std::size_t d =
+        config_internal::EditDistance(config_internal::Lower(word), config_internal::Lower(c));
     if (d < best_distance) {
       best_distance = d;
       best = c;

@@ -39,8 +39,7 @@ class ConfigError : public UserError {
 // aborting the job.
 class CollectiveError : public UserError {
  public:
-  CollectiveError(const std::string& message, int code)
-      : UserError(message), code_(code) {}
+  CollectiveError(const std::string& message, int code) : UserError(message), code_(code) {}
   int exit_code() const override { return code_; }
 
  private:

@@ -14,8 +14,7 @@ namespace rnnsearch {
 void RefuseDirectory(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    throw UserError((what.empty() ? "" : what + " ") + "'" + path +
-                    "' is a directory, not a file");
+    throw UserError((what.empty() ? "" : what + " ") + "'" + path + "' is a directory, not a file");
   }
 }
 

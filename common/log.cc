@@ -43,8 +43,7 @@ void LogLine(LogLevel level, const std::string& message) {
   const auto now = Clock::now();
   const std::time_t secs = Clock::to_time_t(now);
   const int millis = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-      1000);
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   localtime_r(&secs, &tm);
   char stamp[32];
@@ -52,8 +51,8 @@ void LogLine(LogLevel level, const std::string& message) {
   std::string line;
   line.reserve(message.size() + 64);
   char prefix[96];
-  std::snprintf(prefix, sizeof prefix, "%s.%03d %s [rank %d/%d] ", stamp, millis,
-                LevelName(level), g_rank.load(), g_size.load());
+  std::snprintf(prefix, sizeof prefix, "%s.%03d %s [rank %d/%d] ", stamp, millis, LevelName(level),
+                g_rank.load(), g_size.load());
   line += prefix;
   line += message;
   if (line.empty() || line.back() != '\n') line += '\n';

@@ -48,7 +48,7 @@ struct LogVoidify {
 
 }  // namespace rnnsearch
 
-#define RNN_LOG(level)                                         \
-  !::rnnsearch::LogEnabled(::rnnsearch::LogLevel::level)       \
-      ? (void)0                                                \
+#define RNN_LOG(level)                                   \
+  !::rnnsearch::LogEnabled(::rnnsearch::LogLevel::level) \
+      ? (void)0                                          \
       : ::rnnsearch::LogVoidify() & ::rnnsearch::LogMessage(::rnnsearch::LogLevel::level).stream()

@@ -31,8 +31,7 @@ class SplitMix64 {
 };
 
 // Sentences of the greedy batch starting at `first`.
-std::int64_t GreedyCount(const ShardLengths& s, std::int64_t first,
-                         const BatchingOptions& o) {
+std::int64_t GreedyCount(const ShardLengths& s, std::int64_t first, const BatchingOptions& o) {
   const auto n = static_cast<std::int64_t>(s.tgt.size());
   std::int64_t count = 0;
   std::int64_t longest = 0;
@@ -64,7 +63,8 @@ std::vector<BatchSpan> PlanEpoch(std::span<const ShardLengths> shards,
     std::int64_t at = 0;
     if (options.shuffle && n > 0) {
       const std::int64_t greedy = GreedyCount(s, 0, options);
-      const auto first = 1 + static_cast<std::int64_t>(rng.Below(static_cast<std::uint64_t>(greedy)));
+      const auto first =
+          1 + static_cast<std::int64_t>(rng.Below(static_cast<std::uint64_t>(greedy)));
       plan.push_back({static_cast<std::int32_t>(k), 0, first});
       at = first;
     }
@@ -93,8 +93,7 @@ double PaddingStats::tgt_efficiency() const {
   return tgt_padded == 0 ? 1.0 : static_cast<double>(tgt_real) / static_cast<double>(tgt_padded);
 }
 
-PaddingStats MeasurePadding(std::span<const ShardLengths> shards,
-                            std::span<const BatchSpan> plan) {
+PaddingStats MeasurePadding(std::span<const ShardLengths> shards, std::span<const BatchSpan> plan) {
   PaddingStats st;
   for (const BatchSpan& b : plan) {
     const ShardLengths& s = shards[static_cast<std::size_t>(b.shard)];

@@ -54,7 +54,6 @@ struct PaddingStats {
 
 // How much padding the batches of `plan` carry when each is padded to its
 // own longest source and target sentence.
-PaddingStats MeasurePadding(std::span<const ShardLengths> shards,
-                            std::span<const BatchSpan> plan);
+PaddingStats MeasurePadding(std::span<const ShardLengths> shards, std::span<const BatchSpan> plan);
 
 }  // namespace rnnsearch

@@ -32,8 +32,9 @@ BatchReader::BatchReader(std::shared_ptr<const Corpus> corpus, const BatchReader
                          DataPosition start)
     : corpus_(std::move(corpus)), lengths_(corpus_->lengths()), options_(options) {
   if (options_.batching.batch_tokens <= 0 && options_.batching.batch_sentences <= 0) {
-    throw UserError("batch reader: expected batch_tokens or batch_sentences to be positive, "
-                    "found both 0");
+    throw UserError(
+        "batch reader: expected batch_tokens or batch_sentences to be positive, "
+        "found both 0");
   }
   if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size) {
     throw UserError("batch reader: rank " + std::to_string(options_.rank) + " of " +
@@ -98,9 +99,7 @@ std::optional<Batch> BatchReader::Next() {
 void BatchReader::Produce(DataPosition pos) {
   auto push = [this](Item item) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] {
-      return stop_ || static_cast<int>(queue_.size()) < options_.prefetch;
-    });
+    cv_.wait(lock, [this] { return stop_ || static_cast<int>(queue_.size()) < options_.prefetch; });
     if (stop_) return false;
     queue_.push_back(std::move(item));
     lock.unlock();

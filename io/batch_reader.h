@@ -54,9 +54,9 @@ struct Batch {
 
   // This rank's part: sentences [first, first + size) of the global batch.
   std::int64_t first = 0;
-  std::int32_t size = 0;       // B (0: this rank has no sentences in this batch)
-  std::int32_t src_steps = 0;  // Tx, the longest source here (0 when B = 0)
-  std::int32_t tgt_steps = 0;  // Ty, the longest target here
+  std::int32_t size = 0;              // B (0: this rank has no sentences in this batch)
+  std::int32_t src_steps = 0;         // Tx, the longest source here (0 when B = 0)
+  std::int32_t tgt_steps = 0;         // Ty, the longest target here
   std::vector<std::int32_t> src;      // [Tx, B], <pad> = 0 after each sentence's </s>
   std::vector<std::int32_t> src_len;  // [B], </s> included
   std::vector<std::int32_t> tgt;      // [Ty, B], y_1..y_T with y_T = </s>, then 0

@@ -83,7 +83,7 @@ struct TrainingState {
   // step (train.max_bad_steps' counter) and in all (0 in older files).
   std::int64_t bad_steps = 0;
   std::int64_t skipped_steps = 0;
-  double elapsed_seconds = 0;        // training time so far, over all resumptions
+  double elapsed_seconds = 0;  // training time so far, over all resumptions
   bool operator==(const TrainingState&) const = default;
 };
 

@@ -104,8 +104,8 @@ std::string Base64Decode(std::string_view text, const std::string& what) {
       continue;
     }
     if (value[c] < 0 || pad > 0) {
-      throw UserError(what + ": expected base64 text, found the character '" +
-                      std::string(1, ch) + "'");
+      throw UserError(what + ": expected base64 text, found the character '" + std::string(1, ch) +
+                      "'");
     }
     acc = (acc << 6) | static_cast<std::uint32_t>(value[c]);
     bits += 6;

@@ -21,8 +21,8 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(path, ec);
     if (ec) {
-      throw UserError("'" + path + "': shard listed in " + where + " cannot be read: " +
-                      ec.message());
+      throw UserError("'" + path + "': shard listed in " + where +
+                      " cannot be read: " + ec.message());
     }
     if (static_cast<std::int64_t>(bytes) != s.bytes) {
       throw UserError("'" + path + "': expected " + std::to_string(s.bytes) +
@@ -71,13 +71,13 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
       }
       if (at != shard.file->tokens(side == 1)) {
         throw UserError("'" + path + "': " + name + "/ids has " +
-                        std::to_string(shard.file->tokens(side == 1)) + " entries, its " +
-                        name + "/lengths add up to " + std::to_string(at));
+                        std::to_string(shard.file->tokens(side == 1)) + " entries, its " + name +
+                        "/lengths add up to " + std::to_string(at));
       }
       if (at != (side == 0 ? s.src_tokens : s.tgt_tokens)) {
         throw UserError("'" + path + "': its lengths add up to " + std::to_string(at) +
-                        (side == 0 ? " source" : " target") + " tokens, " + where +
-                        " records " + std::to_string(side == 0 ? s.src_tokens : s.tgt_tokens));
+                        (side == 0 ? " source" : " target") + " tokens, " + where + " records " +
+                        std::to_string(side == 0 ? s.src_tokens : s.tgt_tokens));
       }
     }
     total += s.sentences;
@@ -91,7 +91,7 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
 }
 
 std::shared_ptr<const Corpus> Corpus::OpenNamed(const std::string& what, const std::string& dir,
-                                                 bool verify_checksums) {
+                                                bool verify_checksums) {
   try {
     return Open(dir, verify_checksums);
   } catch (const UserError& e) {

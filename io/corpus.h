@@ -30,8 +30,7 @@ class Corpus {
   // entries of /ids). With `verify_checksums` it also
   // reads every shard whole to compare its CRC-32. Throws UserError naming
   // the file and what differs.
-  static std::shared_ptr<const Corpus> Open(const std::string& dir,
-                                            bool verify_checksums = false);
+  static std::shared_ptr<const Corpus> Open(const std::string& dir, bool verify_checksums = false);
 
   const std::string& dir() const { return dir_; }
   const Manifest& manifest() const { return manifest_; }

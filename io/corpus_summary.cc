@@ -21,7 +21,8 @@ std::string Pad(std::string s, std::size_t width, bool right) {
 }
 
 std::string Mean(std::int64_t tokens, std::int64_t sentences) {
-  return sentences == 0 ? "0" : Fixed(static_cast<double>(tokens) / static_cast<double>(sentences), 1);
+  return sentences == 0 ? "0"
+                        : Fixed(static_cast<double>(tokens) / static_cast<double>(sentences), 1);
 }
 
 }  // namespace
@@ -62,9 +63,8 @@ std::string FormatCorpusSummary(const Manifest& m, const std::string& dir) {
   const FilterCounts& f = m.filters;
   o << "  filters         " << WithCommas(f.lines) << " line pairs read, " << WithCommas(f.kept)
     << " kept; dropped: " << WithCommas(f.empty) << " empty, " << WithCommas(f.too_long)
-    << " too long (> " << m.max_len << " subwords), " << WithCommas(f.ratio)
-    << " length ratio (> " << Fixed(m.max_ratio, 1) << "), " << WithCommas(f.invalid_utf8)
-    << " invalid UTF-8\n";
+    << " too long (> " << m.max_len << " subwords), " << WithCommas(f.ratio) << " length ratio (> "
+    << Fixed(m.max_ratio, 1) << "), " << WithCommas(f.invalid_utf8) << " invalid UTF-8\n";
 
   // Length histogram in at most ~16 bins.
   const std::size_t longest = std::max(m.src_length_hist.size(), m.tgt_length_hist.size());
@@ -80,7 +80,8 @@ std::string FormatCorpusSummary(const Manifest& m, const std::string& dir) {
         if (l < m.src_length_hist.size()) s += m.src_length_hist[l];
         if (l < m.tgt_length_hist.size()) t += m.tgt_length_hist[l];
       }
-      const std::string range = lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
+      const std::string range =
+          lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
       o << "  " << Pad(range, 11, false) << Pad(WithCommas(s), 12, true)
         << Pad(WithCommas(t), 12, true) << "\n";
     }
@@ -93,8 +94,8 @@ std::string FormatPadding(const PaddingStats& st, const BatchingOptions& options
   std::ostringstream o;
   o << "batching (data.batch_tokens " << options.batch_tokens << ", data.batch_sentences "
     << options.batch_sentences << "), epoch " << epoch << "\n";
-  o << "  " << WithCommas(st.batches) << " batches, "
-    << Mean(st.sentences, st.batches) << " sentence pairs per batch on average\n";
+  o << "  " << WithCommas(st.batches) << " batches, " << Mean(st.sentences, st.batches)
+    << " sentence pairs per batch on average\n";
   o << "  padding efficiency " << Percent(st.efficiency()) << " (source "
     << Percent(st.src_efficiency()) << ", target " << Percent(st.tgt_efficiency())
     << "): real tokens / tokens with padding\n";

@@ -54,9 +54,9 @@ hid_t SmallestUnsignedType(std::int64_t max_value) {
 void WriteIntAttr(hid_t obj, const char* name, std::int64_t value, const std::string& file) {
   const std::string what = "cannot write attribute '" + std::string(name) + "' of '" + file + "'";
   H5Id space(H5Check(H5Screate(H5S_SCALAR), what), H5Sclose);
-  H5Id attr(H5Check(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    what),
-            H5Aclose);
+  H5Id attr(
+      H5Check(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), what),
+      H5Aclose);
   H5Check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), what);
 }
 
@@ -68,8 +68,7 @@ void WriteStringAttr(hid_t obj, const char* name, const std::string& value,
   H5Check(H5Tset_size(type.get(), H5T_VARIABLE), what);
   H5Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
   H5Id space(H5Check(H5Screate(H5S_SCALAR), what), H5Sclose);
-  H5Id attr(H5Check(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    what),
+  H5Id attr(H5Check(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what),
             H5Aclose);
   const char* data = value.c_str();
   H5Check(H5Awrite(attr.get(), type.get(), &data), what);
@@ -79,8 +78,10 @@ H5Id OpenScalarAttr(hid_t obj, const char* name, H5T_class_t cls, const std::str
   H5Id attr(H5Check(H5Aopen(obj, name, H5P_DEFAULT), what), H5Aclose);
   H5Id type(H5Check(H5Aget_type(attr.get()), what), H5Tclose);
   auto name_of = [](H5T_class_t c) {
-    return c == H5T_STRING ? "a string" : c == H5T_FLOAT ? "a number"
-                                        : c == H5T_INTEGER ? "an integer" : "another type";
+    return c == H5T_STRING    ? "a string"
+           : c == H5T_FLOAT   ? "a number"
+           : c == H5T_INTEGER ? "an integer"
+                              : "another type";
   };
   const H5T_class_t found = H5Tget_class(type.get());
   if (found != cls) {
@@ -124,9 +125,8 @@ std::string ReadStringAttr(hid_t obj, const char* name, const std::string& file)
   return value;
 }
 
-void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type,
-                    const void* data, std::int64_t n, std::int64_t chunk,
-                    const std::string& file) {
+void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type, const void* data,
+                    std::int64_t n, std::int64_t chunk, const std::string& file) {
   const std::string what = "cannot write dataset '" + std::string(name) + "' of '" + file + "'";
   const hsize_t dims[1] = {static_cast<hsize_t>(n)};
   H5Id space(H5Check(H5Screate_simple(1, dims, nullptr), what), H5Sclose);
@@ -138,10 +138,10 @@ void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type
   H5Check(H5Pset_deflate(dcpl.get(), 1), what);
   H5Check(H5Pset_fletcher32(dcpl.get()), what);
   H5Check(H5Pset_obj_track_times(dcpl.get(), false), what);  // same input, same bytes
-  H5Id dset(H5Check(H5Dcreate2(loc, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(),
-                               H5P_DEFAULT),
-                    what),
-            H5Dclose);
+  H5Id dset(
+      H5Check(H5Dcreate2(loc, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+              what),
+      H5Dclose);
   if (n > 0) H5Check(H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
   if (!dset.Close()) H5Check(-1, what);
 }
@@ -156,8 +156,8 @@ std::int64_t DatasetLength(hid_t dataset, const std::string& what) {
   return static_cast<std::int64_t>(dims[0]);
 }
 
-void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count,
-                 void* out, const std::string& what) {
+void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out,
+                 const std::string& what) {
   if (count == 0) return;
   SilenceHdf5Errors();  // also on the prefetch thread
   H5Id file_space(H5Check(H5Dget_space(dataset), what), H5Sclose);

@@ -75,15 +75,14 @@ H5Id OpenScalarAttr(hid_t obj, const char* name, H5T_class_t cls, const std::str
 // Writes a 1-D dataset of `n` elements from memory of `mem_type`, stored as
 // `file_type`, chunked (at most `chunk` elements per chunk), shuffled,
 // deflated and fletcher32-checksummed.
-void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type,
-                    const void* data, std::int64_t n, std::int64_t chunk,
-                    const std::string& file);
+void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type, const void* data,
+                    std::int64_t n, std::int64_t chunk, const std::string& file);
 
 // Elements of a 1-D dataset.
 std::int64_t DatasetLength(hid_t dataset, const std::string& what);
 
 // Reads elements [begin, begin + count) of a 1-D dataset as `mem_type`.
-void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count,
-                 void* out, const std::string& what);
+void ReadRange1D(hid_t dataset, hid_t mem_type, std::int64_t begin, std::int64_t count, void* out,
+                 const std::string& what);
 
 }  // namespace rnnsearch

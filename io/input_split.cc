@@ -59,7 +59,8 @@ InputPart SplitInput(const std::string& src, const std::string& tgt, Comm& comm)
       const std::uint64_t size = FileSize(*paths[f]);
       begin[f] = RangeStart(*paths[f], size, rank, n);
       end[f] = RangeStart(*paths[f], size, rank + 1, n);
-      counts[static_cast<std::size_t>(f * n + rank)] = CountLinesInRange(*paths[f], begin[f], end[f]);
+      counts[static_cast<std::size_t>(f * n + rank)] =
+          CountLinesInRange(*paths[f], begin[f], end[f]);
     }
   });
   comm.Allreduce(counts.data(), counts.size(), ReduceOp::kSum);
@@ -80,9 +81,7 @@ InputPart SplitInput(const std::string& src, const std::string& tgt, Comm& comm)
   // The target range that holds this rank's first line, and the lines before it there.
   int k = 0;
   while (k + 1 < n && tgt_first[static_cast<std::size_t>(k) + 1] <= part.first_line) ++k;
-  RunCollectively(comm, [&] {
-    part.tgt_offset = RangeStart(tgt, FileSize(tgt), k, n);
-  });
+  RunCollectively(comm, [&] { part.tgt_offset = RangeStart(tgt, FileSize(tgt), k, n); });
   part.tgt_skip = part.first_line - tgt_first[static_cast<std::size_t>(k)];
   return part;
 }

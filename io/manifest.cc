@@ -53,10 +53,9 @@ class Reader {
   }
   Vocab GetVocab(const YAML::Node& node, const std::string& full) const {
     const std::string where = "'" + path_ + "': " + full;
-    Vocab v = Vocab::Deserialize(Get<std::string>(node, "kind", full + ".kind"),
-                                 Base64Decode(Get<std::string>(node, "base64", full + ".base64"),
-                                              where + ".base64"),
-                                 where);
+    Vocab v = Vocab::Deserialize(
+        Get<std::string>(node, "kind", full + ".kind"),
+        Base64Decode(Get<std::string>(node, "base64", full + ".base64"), where + ".base64"), where);
     const std::string hash = Get<std::string>(node, "hash", full + ".hash");
     if (v.hash_hex() != hash) {
       throw UserError(where + ": the vocabulary's hash is " + v.hash_hex() +
@@ -80,8 +79,9 @@ class Reader {
 
 std::string ManifestToYaml(const Manifest& m) {
   YAML::Emitter out;
-  out << YAML::Comment("rnnsearch corpus manifest (docs/io.md). Written last: the corpus is "
-                       "complete.");
+  out << YAML::Comment(
+      "rnnsearch corpus manifest (docs/io.md). Written last: the corpus is "
+      "complete.");
   out << YAML::BeginMap;
   out << YAML::Key << "format" << YAML::Value << "rnnsearch-corpus";
   out << YAML::Key << "format_version" << YAML::Value << m.format_version;
@@ -200,8 +200,8 @@ Manifest ManifestFromYaml(const std::string& text, const std::string& path) {
     }
     s.crc32 = static_cast<std::uint32_t>(std::stoul(crc, nullptr, 16));
     if (s.file.empty() || s.file.find('/') != std::string::npos) {
-      throw UserError("'" + path + "': " + key + ".file: expected a file name, found '" +
-                      s.file + "'");
+      throw UserError("'" + path + "': " + key + ".file: expected a file name, found '" + s.file +
+                      "'");
     }
     m.shards.push_back(s);
   }

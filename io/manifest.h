@@ -32,12 +32,12 @@ struct FilterCounts {
 
 struct Manifest {
   std::int64_t format_version = kCorpusFormatVersion;
-  std::string created_by;            // "rnnsearch 0.1.0 (git ...)"
+  std::string created_by;  // "rnnsearch 0.1.0 (git ...)"
   // The input files, absolute (corpora written before: as given, relative
   // to the directory preprocess ran in; readers use them as they are).
   std::string src_input, tgt_input;
-  std::string tokenizer;             // "sentencepiece" or "whitespace"
-  std::string vocab_origin;          // how the vocabularies were made
+  std::string tokenizer;     // "sentencepiece" or "whitespace"
+  std::string vocab_origin;  // how the vocabularies were made
   bool joint_vocab = true;
   std::int64_t max_len = 0;
   double max_ratio = 0;

@@ -31,24 +31,30 @@ void CheckOptions(const PreprocessOptions& o, const std::string& out) {
     throw UsageError("rnnsearch preprocess: --src, --tgt and --out are required");
   }
   if (!o.spm_model.empty() && (!o.src_spm_model.empty() || !o.tgt_spm_model.empty())) {
-    throw UsageError("rnnsearch preprocess: give --spm-model (both sides) or --src-spm-model "
-                     "and --tgt-spm-model, not both");
+    throw UsageError(
+        "rnnsearch preprocess: give --spm-model (both sides) or --src-spm-model "
+        "and --tgt-spm-model, not both");
   }
   if (o.src_spm_model.empty() != o.tgt_spm_model.empty()) {
     throw UsageError("rnnsearch preprocess: --src-spm-model and --tgt-spm-model go together");
   }
   const bool models = !o.spm_model.empty() || !o.src_spm_model.empty();
   if (!o.vocab_from.empty() && models) {
-    throw UsageError("rnnsearch preprocess: --vocab-from already gives the vocabularies; do "
-                     "not add SentencePiece models");
+    throw UsageError(
+        "rnnsearch preprocess: --vocab-from already gives the vocabularies; do "
+        "not add SentencePiece models");
   }
   if (models && o.data.tokenizer != "sentencepiece") {
-    throw UsageError("rnnsearch preprocess: a SentencePiece model needs data.tokenizer "
-                     "sentencepiece, found '" + o.data.tokenizer + "'");
+    throw UsageError(
+        "rnnsearch preprocess: a SentencePiece model needs data.tokenizer "
+        "sentencepiece, found '" +
+        o.data.tokenizer + "'");
   }
   if (o.data.max_words > 0 && o.data.max_words <= 4) {
-    throw ConfigError("data.max_words: expected 0 (no limit) or more than the 4 special ids, "
-                      "found " + std::to_string(o.data.max_words));
+    throw ConfigError(
+        "data.max_words: expected 0 (no limit) or more than the 4 special ids, "
+        "found " +
+        std::to_string(o.data.max_words));
   }
   for (const std::string* f : {&o.src, &o.tgt}) IsGzipFile(*f);  // throws if unreadable
   std::error_code ec;
@@ -99,8 +105,8 @@ void Publish(const std::string& tmp, const std::string& out) {
 std::string SerializeShards(const std::vector<ShardSummary>& shards) {
   std::string s;
   for (const ShardSummary& x : shards) {
-    s += x.file + "\t" + std::to_string(x.sentences) + "\t" + std::to_string(x.src_tokens) +
-         "\t" + std::to_string(x.tgt_tokens) + "\t" + std::to_string(x.bytes) + "\t" +
+    s += x.file + "\t" + std::to_string(x.sentences) + "\t" + std::to_string(x.src_tokens) + "\t" +
+         std::to_string(x.tgt_tokens) + "\t" + std::to_string(x.bytes) + "\t" +
          std::to_string(x.crc32) + "\n";
   }
   return s;
@@ -112,7 +118,8 @@ void ParseShards(const std::string& text, std::vector<ShardSummary>* out) {
     const std::size_t nl = text.find('\n', start);
     std::vector<std::string> f;
     std::size_t a = start;
-    for (std::size_t t; (t = text.find('\t', a)) < nl; a = t + 1) f.push_back(text.substr(a, t - a));
+    for (std::size_t t; (t = text.find('\t', a)) < nl; a = t + 1)
+      f.push_back(text.substr(a, t - a));
     f.push_back(text.substr(a, nl - a));
     ShardSummary s;
     s.file = f.at(0);
@@ -137,8 +144,8 @@ Manifest Preprocess(const PreprocessOptions& options, Comm& comm) {
   RNN_LOG(kInfo) << "preprocessing " << part.total_lines << " line pairs on " << comm.size()
                  << (comm.size() == 1 ? " rank" : " ranks");
   const Vocabularies v = preprocess_internal::MakeVocabularies(options, part, comm);
-  RNN_LOG(kInfo) << "vocabularies: " << v.origin << "; source " << v.src.size()
-                 << " ids, target " << v.tgt.size() << " ids";
+  RNN_LOG(kInfo) << "vocabularies: " << v.origin << "; source " << v.src.size() << " ids, target "
+                 << v.tgt.size() << " ids";
 
   // A temporary sibling of `out`, created by rank 0 and seen by all.
   std::string tmp;
@@ -149,8 +156,8 @@ Manifest Preprocess(const PreprocessOptions& options, Comm& comm) {
     if (!parent.empty()) fs::create_directories(parent, ec);
     tmp = out + ".tmp-" + RandomSuffix();
     if (!fs::create_directory(tmp, ec)) {
-      throw UserError("cannot create the directory '" + tmp + "': " +
-                      (ec ? ec.message() : std::string("it exists")));
+      throw UserError("cannot create the directory '" + tmp +
+                      "': " + (ec ? ec.message() : std::string("it exists")));
     }
   });
   comm.BroadcastString(tmp, 0);
@@ -179,7 +186,7 @@ Manifest Preprocess(const PreprocessOptions& options, Comm& comm) {
     m.ranks = comm.size();
     m.src_vocab = v.src;
     m.tgt_vocab = v.tgt;
-    std::int64_t f[6] = {mine.filters.lines, mine.filters.kept, mine.filters.empty,
+    std::int64_t f[6] = {mine.filters.lines,    mine.filters.kept,  mine.filters.empty,
                          mine.filters.too_long, mine.filters.ratio, mine.filters.invalid_utf8};
     comm.Allreduce(f, 6, ReduceOp::kSum);
     m.filters = {f[0], f[1], f[2], f[3], f[4], f[5]};

@@ -29,13 +29,13 @@
 namespace rnnsearch {
 
 struct PreprocessOptions {
-  std::string src, tgt;  // aligned text files, plain or gzip
-  std::string out;       // the corpus directory to create
-  std::string vocab_from;  // a corpus directory whose vocabularies to reuse
-  std::string spm_model;   // a SentencePiece .model for both sides
+  std::string src, tgt;                      // aligned text files, plain or gzip
+  std::string out;                           // the corpus directory to create
+  std::string vocab_from;                    // a corpus directory whose vocabularies to reuse
+  std::string spm_model;                     // a SentencePiece .model for both sides
   std::string src_spm_model, tgt_spm_model;  // or one per side
-  bool overwrite = false;          // replace an existing corpus at `out`
-  bool skip_invalid_utf8 = false;  // skip (and count) such pairs instead of failing
+  bool overwrite = false;                    // replace an existing corpus at `out`
+  bool skip_invalid_utf8 = false;            // skip (and count) such pairs instead of failing
   // data.tokenizer, spm_type, vocab_size, spm_sample, joint_vocab,
   // min_count, max_words, max_len, max_ratio, shard_sentences.
   DataConfig data;

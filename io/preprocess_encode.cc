@@ -4,10 +4,10 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "io/preprocess_steps.h"
 #include "io/shard.h"
 #include "io/text_file.h"
-#include "common/utf8.h"
 
 namespace rnnsearch::preprocess_internal {
 namespace {
@@ -32,8 +32,8 @@ std::string InvalidUtf8Message(const std::string& path, std::int64_t line_number
          "count such lines)";
 }
 
-RankOutput EncodeAndWrite(const PreprocessOptions& o, const InputPart& part,
-                          const Vocabularies& v, const std::string& dir, int rank) {
+RankOutput EncodeAndWrite(const PreprocessOptions& o, const InputPart& part, const Vocabularies& v,
+                          const std::string& dir, int rank) {
   RankOutput out;
   const std::int64_t max_len = o.data.max_len;
   out.src_hist.assign(static_cast<std::size_t>(max_len + 2), 0);
@@ -95,8 +95,8 @@ RankOutput EncodeAndWrite(const PreprocessOptions& o, const InputPart& part,
       ++out.filters.too_long;
       continue;
     }
-    if (o.data.max_ratio > 0 &&
-        static_cast<double>(std::max(ls, lt)) > o.data.max_ratio * static_cast<double>(std::min(ls, lt))) {
+    if (o.data.max_ratio > 0 && static_cast<double>(std::max(ls, lt)) >
+                                    o.data.max_ratio * static_cast<double>(std::min(ls, lt))) {
       ++out.filters.ratio;
       continue;
     }

@@ -32,8 +32,8 @@ struct RankOutput {
 
 // Step 3 (this rank only, no collectives): encodes, filters and writes
 // this rank's shards into `dir`.
-RankOutput EncodeAndWrite(const PreprocessOptions& o, const InputPart& part,
-                          const Vocabularies& v, const std::string& dir, int rank);
+RankOutput EncodeAndWrite(const PreprocessOptions& o, const InputPart& part, const Vocabularies& v,
+                          const std::string& dir, int rank);
 
 // "FILE line N: invalid UTF-8 ..." for a line that fails validation.
 std::string InvalidUtf8Message(const std::string& path, std::int64_t line_number,

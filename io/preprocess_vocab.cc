@@ -2,10 +2,10 @@
 #include "common/error.h"
 #include "common/file_read.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "io/collective.h"
 #include "io/preprocess_steps.h"
 #include "io/text_file.h"
-#include "common/utf8.h"
 #include "io/vocab_build.h"
 
 namespace rnnsearch::preprocess_internal {
@@ -55,8 +55,8 @@ class TrainingLines {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
       files += (i == 0 ? "" : " and ") + ("'" + paths_[i] + "'");
     }
-    return "no sentence is left to train the SentencePiece vocabulary of " + side + " on: " +
-           files + (paths_.size() == 1 ? " has " : " have ") + std::to_string(read_) +
+    return "no sentence is left to train the SentencePiece vocabulary of " + side +
+           " on: " + files + (paths_.size() == 1 ? " has " : " have ") + std::to_string(read_) +
            " line(s) in all, " + std::to_string(blank_) + " of them empty or blank" +
            (invalid_ > 0 ? " and " + std::to_string(invalid_) + " with invalid UTF-8 (skipped)"
                          : std::string()) +
@@ -157,10 +157,10 @@ Vocabularies MakeVocabularies(const PreprocessOptions& o, const InputPart& part,
               Vocab::FromSentencePiece(ReadWholeFile(o.spm_model, kSpmModel), o.spm_model);
           v.origin = "given SentencePiece model " + o.spm_model;
         } else {
-          v.src = Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model, kSpmModel),
-                                           o.src_spm_model);
-          v.tgt = Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model, kSpmModel),
-                                           o.tgt_spm_model);
+          v.src =
+              Vocab::FromSentencePiece(ReadWholeFile(o.src_spm_model, kSpmModel), o.src_spm_model);
+          v.tgt =
+              Vocab::FromSentencePiece(ReadWholeFile(o.tgt_spm_model, kSpmModel), o.tgt_spm_model);
           v.origin = "given SentencePiece models " + o.src_spm_model + " and " + o.tgt_spm_model;
         }
         v.joint = v.src == v.tgt;
@@ -174,8 +174,7 @@ Vocabularies MakeVocabularies(const PreprocessOptions& o, const InputPart& part,
           v.tgt = TrainOne(o, {o.tgt}, "the target side");
         }
         v.origin = "trained " + o.data.spm_type + " SentencePiece, " +
-                   std::to_string(o.data.vocab_size) + " ids" +
-                   (v.joint ? ", joint" : " per side");
+                   std::to_string(o.data.vocab_size) + " ids" + (v.joint ? ", joint" : " per side");
       }
       joint = v.joint ? 1 : 0;
     });

@@ -100,8 +100,7 @@ ShardSummary WriteShard(const std::string& path, const ShardPairs& pairs, const 
   WriteStringAttr(root, "order", "longer side length, target length, source length, line", path);
 
   const std::int64_t n = pairs.size();
-  WriteDataset1D(root, "line", H5T_STD_I64LE, H5T_NATIVE_INT64, pairs.line.data(), n, kChunk,
-                 path);
+  WriteDataset1D(root, "line", H5T_STD_I64LE, H5T_NATIVE_INT64, pairs.line.data(), n, kChunk, path);
   ShardSummary summary;
   summary.file = LastComponent(path);
   summary.sentences = n;

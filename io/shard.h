@@ -73,8 +73,7 @@ class ShardFile {
   // Input lines of sentences [first, first + count).
   void ReadLines(std::int64_t first, std::int64_t count, std::int64_t* out) const;
   // Ids [token_begin, token_begin + count) of one side's /ids.
-  void ReadIds(bool target, std::int64_t token_begin, std::int64_t count,
-               std::int32_t* out) const;
+  void ReadIds(bool target, std::int64_t token_begin, std::int64_t count, std::int32_t* out) const;
   // Start offsets of sentences [first, first + count) in one side's /ids.
   void ReadOffsets(bool target, std::int64_t first, std::int64_t count, std::int64_t* out) const;
 

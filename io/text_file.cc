@@ -111,8 +111,8 @@ class LineReader::Source {
  public:
   explicit Source(const std::string& path) : path_(path), fd_(OpenRegular(path)) {
     unsigned char magic[2] = {0, 0};
-    gzip_ = PreadSome(fd_, reinterpret_cast<char*>(magic), 2, 0, path) == 2 &&
-            magic[0] == 0x1f && magic[1] == 0x8b;
+    gzip_ = PreadSome(fd_, reinterpret_cast<char*>(magic), 2, 0, path) == 2 && magic[0] == 0x1f &&
+            magic[1] == 0x8b;
     if (gzip_) {
       gz_ = gzdopen(fd_, "rb");
       if (gz_ == nullptr) {

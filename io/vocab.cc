@@ -47,8 +47,7 @@ Vocab Vocab::FromSentencePiece(std::string model_bytes, const std::string& origi
                     status.ToString() + ")");
   }
   const auto& sp = impl->spm;
-  if (sp.pad_id() != kPad || sp.unk_id() != kUnk || sp.bos_id() != kBos ||
-      sp.eos_id() != kEos) {
+  if (sp.pad_id() != kPad || sp.unk_id() != kUnk || sp.bos_id() != kBos || sp.eos_id() != kEos) {
     throw UserError(origin + ": expected the SentencePiece special ids pad 0, unk 1, bos 2, " +
                     "eos 3, found pad " + std::to_string(sp.pad_id()) + ", unk " +
                     std::to_string(sp.unk_id()) + ", bos " + std::to_string(sp.bos_id()) +
@@ -74,10 +73,9 @@ Vocab Vocab::FromWords(const std::vector<std::string>& words, const std::string&
       if (IsSpace(c)) throw UserError(where + ": expected no whitespace, found '" + w + "'");
     }
     if (!impl->ids.emplace(w, static_cast<std::int32_t>(id)).second) {
-      throw UserError(where + ": '" + w + "' appears twice" +
-                      (id >= kNumSpecial && impl->ids.at(w) < kNumSpecial
-                           ? " (it is a special name)"
-                           : ""));
+      throw UserError(
+          where + ": '" + w + "' appears twice" +
+          (id >= kNumSpecial && impl->ids.at(w) < kNumSpecial ? " (it is a special name)" : ""));
     }
     impl->bytes += w;
     impl->bytes += '\n';
@@ -102,11 +100,13 @@ Vocab Vocab::Deserialize(const std::string& kind_name, std::string bytes,
     start = end + 1;
   }
   for (int k = 0; k < kNumSpecial; ++k) {
-    if (static_cast<int>(words.size()) <= k || words[static_cast<std::size_t>(k)] != kSpecialNames[k]) {
+    if (static_cast<int>(words.size()) <= k ||
+        words[static_cast<std::size_t>(k)] != kSpecialNames[k]) {
       throw UserError(origin + ": expected word " + std::to_string(k) + " to be " +
                       kSpecialNames[k] + ", found " +
-                      (static_cast<int>(words.size()) <= k ? std::string("the end")
-                                                          : "'" + words[static_cast<std::size_t>(k)] + "'"));
+                      (static_cast<int>(words.size()) <= k
+                           ? std::string("the end")
+                           : "'" + words[static_cast<std::size_t>(k)] + "'"));
     }
   }
   words.erase(words.begin(), words.begin() + kNumSpecial);

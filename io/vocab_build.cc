@@ -33,9 +33,7 @@ bool IsSpecialName(std::string_view w) {
 // the callback ends the iteration and is rethrown after training.
 class CallbackIterator : public sentencepiece::SentenceIterator {
  public:
-  explicit CallbackIterator(const std::function<bool(std::string*)>& next) : next_(next) {
-    Next();
-  }
+  explicit CallbackIterator(const std::function<bool(std::string*)>& next) : next_(next) { Next(); }
   bool done() const override { return done_; }
   void Next() override {
     try {
@@ -134,7 +132,8 @@ Vocab BuildWordVocab(const WordCounts& counts, std::int64_t min_count, std::int6
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   if (max_ids > 0) {
-    const auto room = static_cast<std::size_t>(std::max<std::int64_t>(0, max_ids - Vocab::kNumSpecial));
+    const auto room =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, max_ids - Vocab::kNumSpecial));
     if (kept.size() > room) kept.resize(room);
   }
   std::vector<std::string> words;
@@ -148,12 +147,12 @@ Vocab TrainSentencePiece(const std::function<bool(std::string*)>& next_line,
   // A fixed seed: the same text gives the same model, whatever the job size.
   sentencepiece::SetRandomGeneratorSeed(20140901u);
   sentencepiece::logging::SetMinLogLevel(2);  // errors only; ours name the problem
-  const std::string args =
-      "--model_type=" + opts.model_type + " --vocab_size=" + std::to_string(opts.vocab_size) +
-      " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3" +
-      " --input_sentence_size=" + std::to_string(opts.sample) +
-      " --character_coverage=" + FormatCoverage(opts.character_coverage) +
-      " --shuffle_input_sentence=true --minloglevel=2";
+  const std::string args = "--model_type=" + opts.model_type +
+                           " --vocab_size=" + std::to_string(opts.vocab_size) +
+                           " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3" +
+                           " --input_sentence_size=" + std::to_string(opts.sample) +
+                           " --character_coverage=" + FormatCoverage(opts.character_coverage) +
+                           " --shuffle_input_sentence=true --minloglevel=2";
   CallbackIterator it(next_line);
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);

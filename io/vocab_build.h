@@ -39,11 +39,12 @@ class WordCounts {
 Vocab BuildWordVocab(const WordCounts& counts, std::int64_t min_count, std::int64_t max_ids);
 
 struct SpmTrainOptions {
-  std::string model_type = "unigram";  // unigram | bpe
-  std::int64_t vocab_size = 8000;      // ids, the 4 specials included
-  std::int64_t sample = 2000000;       // sentences sampled for training at most
+  std::string model_type = "unigram";        // unigram | bpe
+  std::int64_t vocab_size = 8000;            // ids, the 4 specials included
+  std::int64_t sample = 2000000;             // sentences sampled for training at most
   std::string size_key = "data.vocab_size";  // named in errors
-  double character_coverage = 1.0;     // share of the characters covered (SentencePiece's own default: 0.9995)
+  double character_coverage =
+      1.0;  // share of the characters covered (SentencePiece's own default: 0.9995)
 };
 
 // Trains a SentencePiece model (ids as in MODEL.md) on the lines that

@@ -52,8 +52,8 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines) 
 // Wall time of spm_encode on one file, ids written to /dev/null.
 double TimeSpmEncode(const std::string& spm_encode, const std::string& model,
                      const std::string& input) {
-  const std::string cmd = spm_encode + " --model " + model + " --output_format=id < " + input +
-                          " > /dev/null";
+  const std::string cmd =
+      spm_encode + " --model " + model + " --output_format=id < " + input + " > /dev/null";
   const auto t0 = Clock::now();
   const int status = std::system(cmd.c_str());
   const double s = Seconds(t0);
@@ -128,28 +128,27 @@ double TrainFlopsPerTargetToken(const ModelConfig& m, std::int64_t vocab, double
   for (std::int64_t l = 0; l < m.enc_layers; ++l) {
     enc += 2 * 2 * 3 * He * ((l == 0 ? E : 2 * He) + He);
   }
-  enc += 2 * A * 2 * He;  // attention keys U_a h_j
-  const double dec = 2 * 3 * Hd * (E + 2 * He + Hd)  // decoder GRU
+  enc += 2 * A * 2 * He;                                       // attention keys U_a h_j
+  const double dec = 2 * 3 * Hd * (E + 2 * He + Hd)            // decoder GRU
                      + 2 * A * Hd + tx * (2 * A + 2 * 2 * He)  // scores and context
                      + 2 * O * (Hd + 2 * He + E) + 2 * V * O;  // readout and output
-  return 3.0 * (dec + src_per_tgt * enc);  // forward + backward
+  return 3.0 * (dec + src_per_tgt * enc);                      // forward + backward
 }
 
 }  // namespace
 
 int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()
-      ("data", po::value<std::string>()->default_value("../shared/data/multi30k"),
-       "directory with Multi30k's train.en.gz and train.de.gz")
-      ("pairs", po::value<std::int64_t>()->default_value(2000000),
-       "sentence pairs of the generated corpus (0: skip it)")
-      ("work", po::value<std::string>()->default_value(""),
-       "scratch directory (default: a new one under /tmp, removed at the end)")
-      ("vocab-size", po::value<std::int64_t>()->default_value(8000), "SentencePiece ids")
-      ("repeat", po::value<int>()->default_value(3), "timed runs on Multi30k (the best counts)")
-      ("spm-encode", po::value<std::string>()->default_value("spm_encode"),
-       "Debian's spm_encode (package sentencepiece)");
+  options.add_options()("data", po::value<std::string>()->default_value("../shared/data/multi30k"),
+                        "directory with Multi30k's train.en.gz and train.de.gz")(
+      "pairs", po::value<std::int64_t>()->default_value(2000000),
+      "sentence pairs of the generated corpus (0: skip it)")(
+      "work", po::value<std::string>()->default_value(""),
+      "scratch directory (default: a new one under /tmp, removed at the end)")(
+      "vocab-size", po::value<std::int64_t>()->default_value(8000), "SentencePiece ids")(
+      "repeat", po::value<int>()->default_value(3), "timed runs on Multi30k (the best counts)")(
+      "spm-encode", po::value<std::string>()->default_value("spm_encode"),
+      "Debian's spm_encode (package sentencepiece)");
   po::variables_map vm;
   if (!ParseCommandArgs("bench io", "[--data DIR] [--pairs N] [--work DIR]", options, args, vm,
                         env)) {
@@ -160,10 +159,13 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   const std::string spm_encode = vm["spm-encode"].as<std::string>();
   std::string work = vm["work"].as<std::string>();
   const bool own_work = work.empty();
-  if (own_work) work = (fs::temp_directory_path() / ("rnnsearch_bench_io_" + std::to_string(::getpid()))).string();
+  if (own_work)
+    work =
+        (fs::temp_directory_path() / ("rnnsearch_bench_io_" + std::to_string(::getpid()))).string();
   fs::create_directories(work);
   if (std::system((spm_encode + " --help > /dev/null 2>&1").c_str()) != 0) {
-    throw UserError("rnnsearch bench io: '" + spm_encode + "' does not run (install Debian's "
+    throw UserError("rnnsearch bench io: '" + spm_encode +
+                    "' does not run (install Debian's "
                     "sentencepiece package or pass --spm-encode)");
   }
 
@@ -206,15 +208,18 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   const auto lengths = corpus->lengths();
   PaddingStats pad;
   for (std::int64_t epoch = 0; epoch < 5; ++epoch) {
-    const PaddingStats p = MeasurePadding(lengths, PlanEpoch(lengths, {2000, 0, 1234, true}, epoch));
+    const PaddingStats p =
+        MeasurePadding(lengths, PlanEpoch(lengths, {2000, 0, 1234, true}, epoch));
     pad.src_real += p.src_real;
     pad.src_padded += p.src_padded;
     pad.tgt_real += p.tgt_real;
     pad.tgt_padded += p.tgt_padded;
   }
   PrintFigure(env, "io.multi30k.padding_efficiency", pad.efficiency(), "ratio",
-              {{"batch_tokens", "2000"}, {"source", std::to_string(pad.src_efficiency())},
-               {"target", std::to_string(pad.tgt_efficiency())}, {"target_min", "0.95"}});
+              {{"batch_tokens", "2000"},
+               {"source", std::to_string(pad.src_efficiency())},
+               {"target", std::to_string(pad.tgt_efficiency())},
+               {"target_min", "0.95"}});
   PrintFigure(env, "io.index_bytes_per_pair",
               static_cast<double>(corpus->index_bytes()) / static_cast<double>(corpus->sentences()),
               "B");
@@ -240,14 +245,15 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   const Config defaults;
   const double src_per_tgt = static_cast<double>(corpus->manifest().src_tokens) /
                              static_cast<double>(corpus->manifest().tgt_tokens);
-  const double tx = static_cast<double>(corpus->manifest().src_tokens) /
-                    static_cast<double>(corpus->sentences());
+  const double tx =
+      static_cast<double>(corpus->manifest().src_tokens) / static_cast<double>(corpus->sentences());
   const double flops = TrainFlopsPerTargetToken(defaults.model, model.size(), src_per_tgt, tx);
   const double train_bound = peak * 1e9 / flops;  // target tokens/s at the matmul peak
   const double tgt_rate = static_cast<double>(tgt_tokens) / read_s;
   PrintFigure(env, "io.reader.vs_training_bound", tgt_rate / train_bound, "ratio",
               {{"matmul_gflops_1thread", std::to_string(peak)},
-               {"train_flops_per_tgt_token", std::to_string(flops)}, {"target_min", "20"}});
+               {"train_flops_per_tgt_token", std::to_string(flops)},
+               {"target_min", "20"}});
 
   // The generated corpus, once each.
   const std::int64_t pairs = vm["pairs"].as<std::int64_t>();

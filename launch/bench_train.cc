@@ -68,8 +68,8 @@ void WriteCorpus(const fs::path& dir, const BenchShape& p, int pairs) {
 }
 
 int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEnv& env) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("rnnsearch_bench_train_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("rnnsearch_bench_train_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const int words_needed = static_cast<int>(p.V - 4 + 2 * (p.T - 1)) / (2 * (p.T - 1)) + 1;
@@ -124,8 +124,8 @@ int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEn
                          {"timed_steps", std::to_string(times.size())}};
   const std::string name = std::string(p.name) + ".train.";
   PrintFigure(env, name + "step_ms", median * 1e3, "ms", th);
-  PrintFigure(env, name + "tgt_tokens_per_s", static_cast<double>(p.B) * p.T / median,
-              "tokens/s", th);
+  PrintFigure(env, name + "tgt_tokens_per_s", static_cast<double>(p.B) * p.T / median, "tokens/s",
+              th);
   PrintFigure(env, name + "gflops", TrainingFlops(d, p.B, p.T, p.T) / median * 1e-9, "GFLOP/s", th);
   PrintFigure(env, name + "peak_rss_mb", PeakRssMb(), "MB", th);
   return 0;

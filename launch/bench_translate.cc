@@ -53,24 +53,25 @@ Rate Decode(BeamSearch& search, const std::vector<std::vector<std::int32_t>>& so
 
 int BenchTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()
-      ("threads", po::value<std::vector<int>>()->multitoken()->default_value({1, 2}, "1 2"),
-       "thread counts to measure")
-      ("sentences", po::value<int>()->default_value(128), "source sentences decoded")
-      ("length", po::value<int>()->default_value(20), "mean source (and output) length")
-      ("beam", po::value<int>()->default_value(5), "beam size measured against beam 1")
-      ("batch-sentences", po::value<int>()->default_value(32), "sentences per batch");
+  options.add_options()("threads",
+                        po::value<std::vector<int>>()->multitoken()->default_value({1, 2}, "1 2"),
+                        "thread counts to measure")(
+      "sentences", po::value<int>()->default_value(128), "source sentences decoded")(
+      "length", po::value<int>()->default_value(20), "mean source (and output) length")(
+      "beam", po::value<int>()->default_value(5), "beam size measured against beam 1")(
+      "batch-sentences", po::value<int>()->default_value(32), "sentences per batch");
   po::variables_map vm;
   if (!ParseCommandArgs("bench translate",
-                        "[--threads N ...] [--sentences n] [--length L] [--beam K]", options,
-                        args, vm, env)) {
+                        "[--threads N ...] [--sentences n] [--length L] [--beam K]", options, args,
+                        vm, env)) {
     return 0;
   }
   const int sentences = vm["sentences"].as<int>(), length = vm["length"].as<int>();
   const int beam = vm["beam"].as<int>(), batch = vm["batch-sentences"].as<int>();
   if (sentences < 1 || length < 2 || beam < 1 || batch < 1) {
-    throw UsageError("rnnsearch bench translate: --sentences, --beam and --batch-sentences must "
-                     "be >= 1 and --length >= 2");
+    throw UsageError(
+        "rnnsearch bench translate: --sentences, --beam and --batch-sentences must "
+        "be >= 1 and --length >= 2");
   }
   ModelConfig m;  // the defaults are the base shapes
   m.emb_dim = 256;
@@ -117,8 +118,8 @@ int BenchTranslate(const std::vector<std::string>& args, CommandEnv& env) {
                 fields);
     PrintFigure(env, "translate.greedy.sentences_per_s", sentences / g.seconds, "sentences/s",
                 fields);
-    PrintFigure(env, "translate.greedy.mean_output_len",
-                static_cast<double>(g.tokens) / sentences, "tokens", fields);
+    PrintFigure(env, "translate.greedy.mean_output_len", static_cast<double>(g.tokens) / sentences,
+                "tokens", fields);
     PrintFigure(env, k + "_vs_greedy.time", b.seconds / g.seconds, "ratio", fields);
   }
   return 0;

@@ -74,11 +74,10 @@ bool ParseCommandArgs(const std::string& command, const std::string& synopsis,
 }
 
 void AddConfigOptions(po::options_description& options) {
-  options.add_options()
-      ("config", po::value<std::string>()->default_value("", "none"),
-       "YAML config file (keys: see below); defaults apply to keys it omits")
-      ("set", po::value<std::vector<std::string>>()->composing()->default_value({}, "none"),
-       "override one config key: --set section.key=value (repeatable; wins over --config)");
+  options.add_options()("config", po::value<std::string>()->default_value("", "none"),
+                        "YAML config file (keys: see below); defaults apply to keys it omits")(
+      "set", po::value<std::vector<std::string>>()->composing()->default_value({}, "none"),
+      "override one config key: --set section.key=value (repeatable; wins over --config)");
 }
 
 Config ConfigFromOptions(const po::variables_map& vm, Comm& comm) {

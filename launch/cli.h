@@ -8,10 +8,9 @@
 // 2 command-line usage error.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "common/comm.h"
 #include "common/config.h"

@@ -10,9 +10,9 @@
 #include <iostream>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "io/file_write.h"
 #include "io/text_file.h"
-#include "common/utf8.h"
 
 namespace rnnsearch {
 
@@ -66,8 +66,7 @@ void CheckOutputPath(const std::string& path, const std::string& who, const std:
   if (!fs::exists(status)) throw UserError(head + "the directory '" + dir + "' does not exist");
   if (!fs::is_directory(status)) throw UserError(head + "'" + dir + "' is not a directory");
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    throw UserError(head + "the directory '" + dir + "' is not writable: " +
-                    std::strerror(errno));
+    throw UserError(head + "the directory '" + dir + "' is not writable: " + std::strerror(errno));
   }
 }
 
@@ -91,8 +90,8 @@ void WriteWholeOutput(const std::string& path, const std::string& text, const st
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
-    throw UserError(who + ": " + option + ": cannot rename '" + tmp + "' to '" +
-                    path + "': " + ec.message());
+    throw UserError(who + ": " + option + ": cannot rename '" + tmp + "' to '" + path +
+                    "': " + ec.message());
   }
 }
 

@@ -27,8 +27,9 @@ const std::vector<BenchTarget>& Targets() {
        &BenchTrain},
       {"translate", "beam search vs greedy decoding on a random base-size model: sentences/s",
        &BenchTranslate},
-      {"dist", "under mpirun: weak scaling of training steps, 1 rank vs N, overlapped vs blocking "
-               "gradient sync, communication wait, allreduce bandwidth",
+      {"dist",
+       "under mpirun: weak scaling of training steps, 1 rank vs N, overlapped vs blocking "
+       "gradient sync, communication wait, allreduce bandwidth",
        &BenchDist},
   };
   return targets;

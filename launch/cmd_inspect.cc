@@ -1,22 +1,22 @@
 // rnnsearch inspect DIR: the manifest summary of a corpus and the padding
 // efficiency that the configured batching achieves on it.
+#include "common/error.h"
 #include "io/batch_plan.h"
 #include "io/collective.h"
 #include "io/corpus.h"
 #include "io/corpus_summary.h"
-#include "common/error.h"
 #include "launch/cli.h"
 
 namespace rnnsearch {
 
 int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()
-      ("dir", po::value<std::string>(),
-       "DIR, the corpus directory (made by preprocess); given as the first argument or as --dir")
-      ("epoch", po::value<std::int64_t>()->default_value(0), "epoch whose batches are measured")
-      ("verify", po::bool_switch()->default_value(false),
-       "also read every shard whole and compare its CRC-32 with the manifest");
+  options.add_options()(
+      "dir", po::value<std::string>(),
+      "DIR, the corpus directory (made by preprocess); given as the first argument or as --dir")(
+      "epoch", po::value<std::int64_t>()->default_value(0), "epoch whose batches are measured")(
+      "verify", po::bool_switch()->default_value(false),
+      "also read every shard whole and compare its CRC-32 with the manifest");
   AddConfigOptions(options);
   po::positional_options_description positional;
   positional.add("dir", 1);
@@ -40,8 +40,7 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   std::string text;
   RunCollectively(env.comm, [&] {
     if (env.comm.rank() != 0) return;
-    const auto corpus =
-        Corpus::OpenNamed("rnnsearch inspect DIR", dir, vm["verify"].as<bool>());
+    const auto corpus = Corpus::OpenNamed("rnnsearch inspect DIR", dir, vm["verify"].as<bool>());
     const auto lengths = corpus->lengths();
     const auto plan = PlanEpoch(lengths, batching, epoch);
     text = FormatCorpusSummary(corpus->manifest(), dir) +

@@ -10,33 +10,33 @@ namespace rnnsearch {
 
 int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()
-      ("src", po::value<std::string>()->default_value(""), "source text, one sentence per line "
-       "(plain or gzip)")
-      ("tgt", po::value<std::string>()->default_value(""), "target text, aligned by line")
-      ("out", po::value<std::string>()->default_value(""), "corpus directory to create")
-      ("vocab-from", po::value<std::string>()->default_value("", "none"),
-       "reuse the vocabularies of this corpus directory (for validation and test sets)")
-      ("spm-model", po::value<std::string>()->default_value("", "none"),
-       "encode both sides with this SentencePiece .model instead of training one")
-      ("src-spm-model", po::value<std::string>()->default_value("", "none"),
-       "SentencePiece .model of the source side (with --tgt-spm-model)")
-      ("tgt-spm-model", po::value<std::string>()->default_value("", "none"),
-       "SentencePiece .model of the target side")
-      ("tokenizer", po::value<std::string>(), "sets data.tokenizer: sentencepiece | whitespace")
-      ("spm-type", po::value<std::string>(), "sets data.spm_type: unigram | bpe")
-      ("vocab-size", po::value<std::string>(), "sets data.vocab_size")
-      ("separate-vocab", po::bool_switch()->default_value(false),
-       "one vocabulary per side (sets data.joint_vocab=false)")
-      ("min-count", po::value<std::string>(), "sets data.min_count")
-      ("max-words", po::value<std::string>(), "sets data.max_words")
-      ("max-len", po::value<std::string>(), "sets data.max_len")
-      ("max-ratio", po::value<std::string>(), "sets data.max_ratio")
-      ("shard-sentences", po::value<std::string>(), "sets data.shard_sentences")
-      ("skip-invalid-utf8", po::bool_switch()->default_value(false),
-       "skip and count pairs with invalid UTF-8 instead of stopping with an error")
-      ("overwrite", po::bool_switch()->default_value(false),
-       "replace an existing corpus directory at --out");
+  options.add_options()("src", po::value<std::string>()->default_value(""),
+                        "source text, one sentence per line "
+                        "(plain or gzip)")("tgt", po::value<std::string>()->default_value(""),
+                                           "target text, aligned by line")(
+      "out", po::value<std::string>()->default_value(""), "corpus directory to create")(
+      "vocab-from", po::value<std::string>()->default_value("", "none"),
+      "reuse the vocabularies of this corpus directory (for validation and test sets)")(
+      "spm-model", po::value<std::string>()->default_value("", "none"),
+      "encode both sides with this SentencePiece .model instead of training one")(
+      "src-spm-model", po::value<std::string>()->default_value("", "none"),
+      "SentencePiece .model of the source side (with --tgt-spm-model)")(
+      "tgt-spm-model", po::value<std::string>()->default_value("", "none"),
+      "SentencePiece .model of the target side")("tokenizer", po::value<std::string>(),
+                                                 "sets data.tokenizer: sentencepiece | whitespace")(
+      "spm-type", po::value<std::string>(), "sets data.spm_type: unigram | bpe")(
+      "vocab-size", po::value<std::string>(), "sets data.vocab_size")(
+      "separate-vocab", po::bool_switch()->default_value(false),
+      "one vocabulary per side (sets data.joint_vocab=false)")(
+      "min-count", po::value<std::string>(), "sets data.min_count")(
+      "max-words", po::value<std::string>(), "sets data.max_words")(
+      "max-len", po::value<std::string>(), "sets data.max_len")(
+      "max-ratio", po::value<std::string>(), "sets data.max_ratio")(
+      "shard-sentences", po::value<std::string>(), "sets data.shard_sentences")(
+      "skip-invalid-utf8", po::bool_switch()->default_value(false),
+      "skip and count pairs with invalid UTF-8 instead of stopping with an error")(
+      "overwrite", po::bool_switch()->default_value(false),
+      "replace an existing corpus directory at --out");
   AddConfigOptions(options);
   po::variables_map vm;
   if (!ParseCommandArgs("preprocess", "--src FILE --tgt FILE --out DIR [OPTIONS]", options, args,
@@ -61,8 +61,9 @@ int RunPreprocess(const std::vector<std::string>& args, CommandEnv& env) {
   o.tgt = vm["tgt"].as<std::string>();
   o.out = vm["out"].as<std::string>();
   if (o.src.empty() || o.tgt.empty() || o.out.empty()) {
-    throw UsageError("rnnsearch preprocess: --src, --tgt and --out are required\n\nUsage: "
-                     "rnnsearch preprocess --src FILE --tgt FILE --out DIR [OPTIONS]");
+    throw UsageError(
+        "rnnsearch preprocess: --src, --tgt and --out are required\n\nUsage: "
+        "rnnsearch preprocess --src FILE --tgt FILE --out DIR [OPTIONS]");
   }
   o.vocab_from = vm["vocab-from"].as<std::string>();
   o.spm_model = vm["spm-model"].as<std::string>();

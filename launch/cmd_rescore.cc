@@ -54,8 +54,10 @@ std::vector<Pair> ParseNbest(const std::vector<std::string>& lines, const std::s
     const std::size_t first = line.find(kSep);
     const std::size_t last = line.rfind(kSep);
     if (first == std::string::npos || last < first + kSep.size()) {
-      throw UserError(where + ": expected an n-best line 'LINE ||| TEXT ||| SCORE' (as written by "
-                      "rnnsearch translate --nbest), found '" + line.substr(0, 80) + "'");
+      throw UserError(where +
+                      ": expected an n-best line 'LINE ||| TEXT ||| SCORE' (as written by "
+                      "rnnsearch translate --nbest), found '" +
+                      line.substr(0, 80) + "'");
     }
     const std::string number = line.substr(0, first);
     std::int64_t source = -1;
@@ -66,8 +68,8 @@ std::vector<Pair> ParseNbest(const std::vector<std::string>& lines, const std::s
       used = 0;
     }
     if (number.empty() || used != number.size() || source < 0 || source >= sources) {
-      throw UserError(where + ": expected a source line number in [0, " +
-                      std::to_string(sources) + ") before ' ||| ', found '" + number + "'");
+      throw UserError(where + ": expected a source line number in [0, " + std::to_string(sources) +
+                      ") before ' ||| ', found '" + number + "'");
     }
     pairs.push_back({source, line.substr(first + kSep.size(), last - first - kSep.size())});
   }
@@ -79,18 +81,19 @@ std::vector<Pair> ParseNbest(const std::vector<std::string>& lines, const std::s
 int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
   Comm& comm = env.comm;
   po::options_description options("Options");
-  options.add_options()
-      ("source", po::value<std::string>()->default_value(""),
-       "source sentences, one per line, plain or .gz")
-      ("hyp", po::value<std::string>()->default_value(""),
-       "hypotheses: one per source line, or n-best lines with --nbest ('-': stdin)")
-      ("nbest", po::bool_switch(), "--hyp holds 'LINE ||| TEXT ||| SCORE' lines")
-      ("output", po::value<std::string>()->default_value("-"),
-       "'LOGPROB TOKENS' per hypothesis line ('-': stdout)");
-  AddCheckpointOptions(options, "another checkpoint (repeatable) with the same vocabularies: the "
-                                "members' log-probabilities are averaged");
+  options.add_options()("source", po::value<std::string>()->default_value(""),
+                        "source sentences, one per line, plain or .gz")(
+      "hyp", po::value<std::string>()->default_value(""),
+      "hypotheses: one per source line, or n-best lines with --nbest ('-': stdin)")(
+      "nbest", po::bool_switch(), "--hyp holds 'LINE ||| TEXT ||| SCORE' lines")(
+      "output", po::value<std::string>()->default_value("-"),
+      "'LOGPROB TOKENS' per hypothesis line ('-': stdout)");
+  AddCheckpointOptions(options,
+                       "another checkpoint (repeatable) with the same vocabularies: the "
+                       "members' log-probabilities are averaged");
   po::variables_map vm;
-  if (!ParseCommandArgs("rescore", "(--model CKPT | --run-dir DIR) [--ensemble CKPT]... "
+  if (!ParseCommandArgs("rescore",
+                        "(--model CKPT | --run-dir DIR) [--ensemble CKPT]... "
                         "--source F --hyp F [--nbest] [--output F]",
                         options, args, vm, env)) {
     return 0;
@@ -112,8 +115,8 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
   });
   const TranslationModel model =
       LoadTranslationModel(choice.model_path, choice.run_dir, choice.weights, comm, "rescore");
-  const std::vector<TranslationModel> others = LoadEnsembleMembers(
-      model, choice.ensemble, choice.weights, comm, "rescore");
+  const std::vector<TranslationModel> others =
+      LoadEnsembleMembers(model, choice.ensemble, choice.weights, comm, "rescore");
   std::vector<const ParamSet*> members = {&model.params};
   for (const TranslationModel& other : others) members.push_back(&other.params);
 
@@ -140,8 +143,8 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     }
     for (const Pair& p : pairs) {
       const std::string& src = sources[static_cast<std::size_t>(p.source)];
-      text += std::to_string(src.size()) + " " + std::to_string(p.text.size()) + "\n" + src +
-              p.text;
+      text +=
+          std::to_string(src.size()) + " " + std::to_string(p.text.size()) + "\n" + src + p.text;
     }
   });
   comm.BroadcastString(text, 0);

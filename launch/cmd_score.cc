@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "io/collective.h"
 #include "io/text_file.h"
-#include "common/utf8.h"
 #include "launch/cli.h"
 #include "trainer/eval/bleu.h"
 #include "trainer/eval/chrf.h"
@@ -30,8 +30,8 @@ std::string Checked(std::string_view line, const std::string& where) {
   if (bad != std::string_view::npos) {
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(line[bad]));
-    throw UserError("rnnsearch score: " + where + ": expected UTF-8 text, found the byte " +
-                    byte + " at column " + std::to_string(bad + 1));
+    throw UserError("rnnsearch score: " + where + ": expected UTF-8 text, found the byte " + byte +
+                    " at column " + std::to_string(bad + 1));
   }
   return sacre::EncodeUtf8(sacre::RStrip(sacre::DecodeUtf8(line)));
 }
@@ -77,18 +77,19 @@ std::vector<std::string> ParseMetrics(const std::string& list) {
 
 int RunScore(const std::vector<std::string>& args, CommandEnv& env) {
   po::options_description options("Options");
-  options.add_options()
-      ("hyp", po::value<std::string>()->required(), "hypotheses, one detokenized sentence per line ('-': stdin)")
-      ("ref", po::value<std::vector<std::string>>()->required()->composing(),
-       "references, line by line as the hypotheses (repeat for several references)")
-      ("lowercase", po::bool_switch()->default_value(false), "lowercase hypotheses and references")
-      ("tokenize", po::value<std::string>()->default_value("13a"),
-       "BLEU's tokenizer: 13a (mteval-v13a, sacreBLEU's default) or none")
-      ("metrics", po::value<std::string>()->default_value("bleu,chrf"),
-       "comma-separated metrics to print: bleu, chrf")
-      ("width", po::value<int>()->default_value(2), "decimals of the scores");
+  options.add_options()("hyp", po::value<std::string>()->required(),
+                        "hypotheses, one detokenized sentence per line ('-': stdin)")(
+      "ref", po::value<std::vector<std::string>>()->required()->composing(),
+      "references, line by line as the hypotheses (repeat for several references)")(
+      "lowercase", po::bool_switch()->default_value(false), "lowercase hypotheses and references")(
+      "tokenize", po::value<std::string>()->default_value("13a"),
+      "BLEU's tokenizer: 13a (mteval-v13a, sacreBLEU's default) or none")(
+      "metrics", po::value<std::string>()->default_value("bleu,chrf"),
+      "comma-separated metrics to print: bleu, chrf")("width", po::value<int>()->default_value(2),
+                                                      "decimals of the scores");
   po::variables_map vm;
-  if (!ParseCommandArgs("score", "--hyp FILE --ref FILE [--ref FILE ...] [--lowercase] "
+  if (!ParseCommandArgs("score",
+                        "--hyp FILE --ref FILE [--ref FILE ...] [--lowercase] "
                         "[--tokenize 13a|none] [--metrics bleu,chrf]",
                         options, args, vm, env)) {
     return 0;
@@ -125,10 +126,11 @@ int RunScore(const std::vector<std::string>& args, CommandEnv& env) {
       bool any = false;
       for (const std::vector<std::string>& stream : refs) any = any || !stream[i].empty();
       if (!any) {
-        throw UserError("rnnsearch score: " + ref_paths[0] + ":" + std::to_string(i + 1) +
-                        (refs.size() > 1 ? ": empty in every reference file" : ": empty reference line") +
-                        "; sacreBLEU 2.x refuses it too (\"Empty or `None` reference sentence "
-                        "found\"): remove the line from every file or give it a reference");
+        throw UserError(
+            "rnnsearch score: " + ref_paths[0] + ":" + std::to_string(i + 1) +
+            (refs.size() > 1 ? ": empty in every reference file" : ": empty reference line") +
+            "; sacreBLEU 2.x refuses it too (\"Empty or `None` reference sentence "
+            "found\"): remove the line from every file or give it a reference");
       }
     }
     const int nrefs = ReferenceCount(refs);

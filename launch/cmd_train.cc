@@ -54,8 +54,10 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
   }
   if (run_dir.empty()) {
     ConfigFromOptions(vm, env.comm);  // a bad config is reported first
-    throw UsageError("rnnsearch train: --run-dir DIR is required for training (checkpoints and "
-                     "metrics go there)\n\nUsage: rnnsearch train " + synopsis);
+    throw UsageError(
+        "rnnsearch train: --run-dir DIR is required for training (checkpoints and "
+        "metrics go there)\n\nUsage: rnnsearch train " +
+        synopsis);
   }
   // One trainer per run directory: rank 0 locks it before anything in it is
   // written (io/run_dir_lock.h), and every rank fails if it cannot. Declared

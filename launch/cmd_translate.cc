@@ -22,10 +22,10 @@
 #include "launch/cli_files.h"
 #include "launch/mpi_session.h"
 #include "launch/translate_model.h"
-#include "trainer/decode/translate_output.h"
 #include "ops/context.h"
-#include "trainer/run/memory.h"
+#include "trainer/decode/translate_output.h"
 #include "trainer/decode/translator.h"
+#include "trainer/run/memory.h"
 
 namespace rnnsearch {
 namespace {
@@ -56,27 +56,27 @@ void ReadRecords(const std::string& part, std::vector<std::string>& texts,
 int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   Comm& comm = env.comm;
   po::options_description options("Options");
-  options.add_options()
-      ("input", po::value<std::string>()->default_value("-"),
-       "source text, one sentence per line, plain or .gz ('-': stdin)")
-      ("output", po::value<std::string>()->default_value("-"), "translations ('-': stdout)")
-      ("beam-size", po::value<int>()->default_value(5), "hypotheses kept per sentence (1: greedy)")
-      ("nbest", po::value<int>()->default_value(1),
-       "hypotheses written per sentence (> 1: 'LINE ||| TEXT ||| SCORE' lines)")
-      ("length-penalty", po::value<double>()->default_value(1.0),
-       "alpha: hypotheses are ranked by log-probability / length^alpha (0: no normalisation)")
-      ("max-len-ratio", po::value<double>()->default_value(2.0),
-       "an output has at most floor(ratio x source subwords) + offset subwords (</s> counted)")
-      ("max-len-offset", po::value<std::int64_t>()->default_value(10), "see --max-len-ratio")
-      ("batch-sentences", po::value<int>()->default_value(32),
-       "sentences decoded together (sorted by length)")
-      ("alignments", po::value<std::string>()->default_value(""),
-       "also write a JSON line per sentence: subwords and attention weights of the best hypothesis");
+  options.add_options()("input", po::value<std::string>()->default_value("-"),
+                        "source text, one sentence per line, plain or .gz ('-': stdin)")(
+      "output", po::value<std::string>()->default_value("-"), "translations ('-': stdout)")(
+      "beam-size", po::value<int>()->default_value(5), "hypotheses kept per sentence (1: greedy)")(
+      "nbest", po::value<int>()->default_value(1),
+      "hypotheses written per sentence (> 1: 'LINE ||| TEXT ||| SCORE' lines)")(
+      "length-penalty", po::value<double>()->default_value(1.0),
+      "alpha: hypotheses are ranked by log-probability / length^alpha (0: no normalisation)")(
+      "max-len-ratio", po::value<double>()->default_value(2.0),
+      "an output has at most floor(ratio x source subwords) + offset subwords (</s> counted)")(
+      "max-len-offset", po::value<std::int64_t>()->default_value(10), "see --max-len-ratio")(
+      "batch-sentences", po::value<int>()->default_value(32),
+      "sentences decoded together (sorted by length)")(
+      "alignments", po::value<std::string>()->default_value(""),
+      "also write a JSON line per sentence: subwords and attention weights of the best hypothesis");
   AddCheckpointOptions(options,
                        "another checkpoint (repeatable) whose log-probabilities are averaged with "
                        "the model's at every step; it must have the same vocabularies");
   po::variables_map vm;
-  if (!ParseCommandArgs("translate", "(--model CKPT | --run-dir DIR) [--input F] [--output F] "
+  if (!ParseCommandArgs("translate",
+                        "(--model CKPT | --run-dir DIR) [--input F] [--output F] "
                         "[--beam-size K] [--nbest N] [--alignments F.jsonl]",
                         options, args, vm, env)) {
     return 0;
@@ -142,12 +142,11 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   const int threads = ResolveThreadsPerRank(choice.threads, comm);
   if (comm.rank() == 0) {
     LogLoadedModels("translate", model, others);
-    RNN_LOG(kInfo) << "translate: " << lines.size()
-                   << " lines, " << comm.size() << " rank(s) x " << threads
-                   << " thread(s), beam " << beam.beam_size;
+    RNN_LOG(kInfo) << "translate: " << lines.size() << " lines, " << comm.size() << " rank(s) x "
+                   << threads << " thread(s), beam " << beam.beam_size;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::string mine;  // this rank's records
+  std::string mine;                   // this rank's records
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);

@@ -17,8 +17,9 @@ const std::vector<Command>& AllCommands() {
       {"preprocess", "text corpora -> length-sorted HDF5 shards and a manifest (docs/io.md)",
        &RunPreprocess},
       {"inspect", "summary of a preprocessed corpus and its padding efficiency", &RunInspect},
-      {"train", "train a model in a run directory; resumes its newest checkpoint (--print-config: "
-                "the effective config)",
+      {"train",
+       "train a model in a run directory; resumes its newest checkpoint (--print-config: "
+       "the effective config)",
        &RunTrain},
       {"bench", "benchmarks printing JSON lines (rnnsearch bench --help lists the targets)",
        &RunBench},

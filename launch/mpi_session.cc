@@ -167,8 +167,8 @@ Comm* g_world = nullptr;
 }  // namespace
 
 bool StartedByMpiLauncher() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
-                          "MPI_LOCALNRANKS"}) {
+  for (const char* var :
+       {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"}) {
     if (std::getenv(var) != nullptr) return true;
   }
   return false;

@@ -145,9 +145,9 @@ std::vector<TranslationModel> LoadEnsembleMembers(const TranslationModel& model,
         throw UserError("rnnsearch " + command + ": --ensemble '" + path + "': its " + side +
                         " vocabulary (" + theirs->kind_name() + ", " +
                         std::to_string(theirs->size()) + " ids, hash " + theirs->hash_hex() +
-                        ") differs from that of '" + model.path + "' (" + mine->kind_name() +
-                        ", " + std::to_string(mine->size()) + " ids, hash " +
-                        mine->hash_hex() + "): an ensemble needs the same vocabularies");
+                        ") differs from that of '" + model.path + "' (" + mine->kind_name() + ", " +
+                        std::to_string(mine->size()) + " ids, hash " + mine->hash_hex() +
+                        "): an ensemble needs the same vocabularies");
       }
     }
   }
@@ -166,16 +166,15 @@ void LogLoadedModels(const std::string& command, const TranslationModel& model,
 }
 
 void AddCheckpointOptions(po::options_description& options, const std::string& ensemble_help) {
-  options.add_options()
-      ("model", po::value<std::string>()->default_value(""), "checkpoint file")
-      ("run-dir", po::value<std::string>()->default_value(""),
-       "or a run directory: its best.h5, else its newest valid ckpt-<step>.h5")
-      ("ensemble", po::value<std::vector<std::string>>()->default_value({}, ""),
-       ensemble_help.c_str())
-      ("weights", po::value<std::string>()->default_value("auto"),
-       "auto (the moving average when the checkpoint has one), params or ema")
-      ("threads", po::value<int>()->default_value(0),
-       "compute threads per rank (0: the cores of the node divided by its ranks)");
+  options.add_options()("model", po::value<std::string>()->default_value(""), "checkpoint file")(
+      "run-dir", po::value<std::string>()->default_value(""),
+      "or a run directory: its best.h5, else its newest valid ckpt-<step>.h5")(
+      "ensemble", po::value<std::vector<std::string>>()->default_value({}, ""),
+      ensemble_help.c_str())(
+      "weights", po::value<std::string>()->default_value("auto"),
+      "auto (the moving average when the checkpoint has one), params or ema")(
+      "threads", po::value<int>()->default_value(0),
+      "compute threads per rank (0: the cores of the node divided by its ranks)");
 }
 
 CheckpointChoice CheckpointChoiceFrom(const po::variables_map& vm, const std::string& command) {

@@ -20,17 +20,17 @@
 #include <vector>
 
 #include "common/comm.h"
-#include "launch/cli.h"
 #include "io/vocab.h"
+#include "launch/cli.h"
 #include "trainer/model/params.h"
 
 namespace rnnsearch {
 
 struct TranslationModel {
-  std::string path;        // the checkpoint read
-  std::int64_t step = 0;   // its training step
-  bool ema = false;        // the moving average was loaded
-  ParamSet params;         // its dims are the model's
+  std::string path;       // the checkpoint read
+  std::int64_t step = 0;  // its training step
+  bool ema = false;       // the moving average was loaded
+  ParamSet params;        // its dims are the model's
   Vocab src_vocab, tgt_vocab;
   std::int64_t train_max_len = 0;  // data.max_len of its config (0: unknown)
 };

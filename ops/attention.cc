@@ -20,12 +20,9 @@ std::size_t Size(std::int64_t a, std::int64_t b, std::int64_t c = 1) {
 
 int AttentionKeyDim(AttentionKind kind, const AttentionDims& d) {
   switch (kind) {
-    case AttentionKind::kAdditive:
-      return d.att_dim;
-    case AttentionKind::kGeneral:
-      return d.dec_dim;
-    case AttentionKind::kDot:
-      return d.ctx_dim;
+    case AttentionKind::kAdditive: return d.att_dim;
+    case AttentionKind::kGeneral: return d.dec_dim;
+    case AttentionKind::kDot: return d.ctx_dim;
   }
   return 0;
 }

@@ -1,8 +1,8 @@
 #include "ops/context.h"
 
-#include <cassert>
-
 #include <omp.h>
+
+#include <cassert>
 
 namespace rnnsearch::ops {
 

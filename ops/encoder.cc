@@ -66,12 +66,12 @@ RnnPrimitives MakeLstm(dnnl::engine& eng, const RnnDescs& d, const dnnl::primiti
   using dnnl::lstm_backward;
   using dnnl::lstm_forward;
   const lstm_forward::desc fd(dnnl::prop_kind::forward_training, kL2R, d.src_layer, d.state,
-                              d.state, d.weights_layer_any, d.weights_iter_any, d.bias,
-                              d.dst_layer, d.none, d.none);
+                              d.state, d.weights_layer_any, d.weights_iter_any, d.bias, d.dst_layer,
+                              d.none, d.none);
   const lstm_forward::primitive_desc fpd(fd, attr, eng);
   const lstm_backward::desc bd(dnnl::prop_kind::backward, kL2R, d.src_layer, d.state, d.state,
-                               d.weights_layer_any, d.weights_iter_any, d.bias, d.dst_layer,
-                               d.none, d.none, d.src_layer, d.state, d.state, d.weights_layer_any,
+                               d.weights_layer_any, d.weights_iter_any, d.bias, d.dst_layer, d.none,
+                               d.none, d.src_layer, d.state, d.state, d.weights_layer_any,
                                d.weights_iter_any, d.bias, d.dst_layer, d.none, d.none);
   const lstm_backward::primitive_desc bpd(bd, attr, eng, fpd);
   return Collect(fpd, bpd);
@@ -82,8 +82,8 @@ float* Data(const memory& m) { return static_cast<float*>(m.get_data_handle()); 
 }  // namespace
 
 void EncoderLayer::Exec::Run(dnnl::stream& stream) const {
-  const dnnl_status_t status = dnnl_primitive_execute(
-      prim.get(), stream.get(), static_cast<int>(args.size()), args.data());
+  const dnnl_status_t status =
+      dnnl_primitive_execute(prim.get(), stream.get(), static_cast<int>(args.size()), args.data());
   dnnl::error::wrap_c_api(status, "EncoderLayer: could not execute a primitive");
 }
 
@@ -127,10 +127,10 @@ EncoderLayer::EncoderLayer(Context& ctx, CellType cell, int batch, int max_len, 
 
   const memory::desc user_wl({1, 1, I, G, H}, kF32, Tag::ldigo);
   const memory::desc user_wi({1, 1, H, G, H}, kF32, Tag::ldigo);
-  scratchpad_ = memory(p.fwd_scratchpad.get_size() >= p.bwd_scratchpad.get_size()
-                           ? p.fwd_scratchpad
-                           : p.bwd_scratchpad,
-                       eng);
+  scratchpad_ =
+      memory(p.fwd_scratchpad.get_size() >= p.bwd_scratchpad.get_size() ? p.fwd_scratchpad
+                                                                        : p.bwd_scratchpad,
+             eng);
   diff_src_layer_ = memory(d.src_layer, eng);
   diff_dst_layer_ = memory(d.dst_layer, eng);
   diff_bias_ = memory(d.bias, eng);
@@ -241,8 +241,8 @@ void EncoderLayer::Forward(float* h, const float* x, const std::int32_t* lengths
   }
 }
 
-void EncoderLayer::Backward(float* dx, const RnnGrads& dfwd, const RnnGrads& dbwd,
-                            const float* dh, const float* x, const std::int32_t* lengths) {
+void EncoderLayer::Backward(float* dx, const RnnGrads& dfwd, const RnnGrads& dbwd, const float* dh,
+                            const float* x, const std::int32_t* lengths) {
   const int T = T_, B = B_, I = in_, H = H_;
   dnnl::stream& stream = ctx_.stream();
   for (const Exec& e : bwd_reorders_) e.Run(stream);
@@ -295,8 +295,8 @@ void EncoderLayer::Backward(float* dx, const RnnGrads& dfwd, const RnnGrads& dbw
 
 double EncoderLayer::ForwardBackwardFlops(CellType cell, int batch, int max_len, int input,
                                           int hidden) {
-  const double per_direction_forward = 2.0 * max_len * batch * GateCount(cell) * hidden *
-                                       (static_cast<double>(input) + hidden);
+  const double per_direction_forward =
+      2.0 * max_len * batch * GateCount(cell) * hidden * (static_cast<double>(input) + hidden);
   return 2 /*directions*/ * 3 /*forward, data and weight gradients*/ * per_direction_forward;
 }
 

@@ -25,9 +25,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
 #include <dnnl.hpp>
+#include <vector>
 
 #include "ops/context.h"
 #include "ops/rnn_cell.h"
@@ -57,8 +56,7 @@ class EncoderLayer {
   // per direction, the forward does 2 * Tx * B * G*He * (in + He) (input
   // and recurrent products), the backward twice that (data gradients, and
   // weight gradients); G = GateCount(cell), two directions.
-  static double ForwardBackwardFlops(CellType cell, int batch, int max_len, int input,
-                                     int hidden);
+  static double ForwardBackwardFlops(CellType cell, int batch, int max_len, int input, int hidden);
 
  private:
   // A primitive with its arguments bound once, run through oneDNN's C API
@@ -98,8 +96,8 @@ class EncoderLayer {
   dnnl::memory diff_weights_layer_, diff_weights_iter_;  // the backward primitive's layout
   dnnl::memory user_diff_weights_layer_, user_diff_weights_iter_;  // ldigo
   dnnl::memory diff_bias_;                                         // ldgo [Gb, He]
-  dnnl::memory zero_state_;                        // [1, 1, B, He] zeros: h_0 (and c_0)
-  dnnl::memory diff_src_iter_, diff_src_iter_c_;   // [1, 1, B, He], unused outputs
+  dnnl::memory zero_state_;                       // [1, 1, B, He] zeros: h_0 (and c_0)
+  dnnl::memory diff_src_iter_, diff_src_iter_c_;  // [1, 1, B, He], unused outputs
 };
 
 }  // namespace rnnsearch::ops

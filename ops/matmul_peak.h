@@ -10,9 +10,9 @@
 namespace rnnsearch::ops {
 
 struct MatmulRate {
-  double gflops = 0;       // best of the timed repetitions
-  double seconds = 0;      // time of that repetition
-  std::int64_t n = 0;      // square size
+  double gflops = 0;   // best of the timed repetitions
+  double seconds = 0;  // time of that repetition
+  std::int64_t n = 0;  // square size
 };
 
 // Times C = A B for n x n f32 matrices with oneDNN on the context's

@@ -146,8 +146,8 @@ struct LstmStepCache {
 // h_out, c_out: [B, H] (may not alias h, c); x: [B, in]; h, c: [B, H].
 template <class T>
 void LstmStepForward(T* h_out, T* c_out, LstmStepCache<T>& cache, const T* x, const T* h,
-                     const T* c, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh,
-                     int B, int in, int H) {
+                     const T* c, const T* w_ih, const T* w_hh, const T* b_ih, const T* b_hh, int B,
+                     int in, int H) {
   const int G = 4 * H;
   std::vector<T> a(static_cast<std::size_t>(B) * G, T(0));
   AddMatTransposed(a.data(), x, w_ih, B, G, in);
@@ -182,9 +182,9 @@ void LstmStepForward(T* h_out, T* c_out, LstmStepCache<T>& cache, const T* x, co
 // nullptr: zero). Adds into dx: [B, in], dh, dc: [B, H], dw_ih: [4H, in],
 // dw_hh: [4H, H], db_ih, db_hh: [4H].
 template <class T>
-void LstmStepBackward(T* dx, T* dh, T* dc, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh,
-                      const T* dh_out, const T* dc_out, const LstmStepCache<T>& cache, const T* x,
-                      const T* h, const T* c, const T* w_ih, const T* w_hh, int B, int in, int H) {
+void LstmStepBackward(T* dx, T* dh, T* dc, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, const T* dh_out,
+                      const T* dc_out, const LstmStepCache<T>& cache, const T* x, const T* h,
+                      const T* c, const T* w_ih, const T* w_hh, int B, int in, int H) {
   const int G = 4 * H;
   std::vector<T> ga(static_cast<std::size_t>(B) * G);  // d(pre-activations a)
   for (int b = 0; b < B; ++b) {

@@ -67,8 +67,7 @@ void PackDnnlWeights(float* weights_layer, float* weights_iter, float* bias, Cel
 }
 
 void AddDnnlGradients(const RnnGrads& grads, CellType cell, const float* diff_weights_layer,
-                      const float* diff_weights_iter, const float* diff_bias, int in,
-                      int hidden) {
+                      const float* diff_weights_iter, const float* diff_bias, int in, int hidden) {
   const int G = GateCount(cell), H = hidden;
 #pragma omp parallel for schedule(dynamic)
   for (int k = 0; k < 2 * G; ++k) {

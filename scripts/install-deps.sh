@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev                         # .gz corpora
   libgtest-dev                       # tests
   clang libclang-rt-14-dev           # scripts/fuzz.sh: libFuzzer and the sanitizers' runtimes
+  clang-format                       # scripts/check-format.sh: the code style
   procps                             # ps: launch/rnnsearch-mpirun watches for a stuck mpirun
   python3 python3-matplotlib python3-numpy  # scripts/gen_dates.py, scripts/plot.py: the demo's data and pictures
 )

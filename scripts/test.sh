@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The test command (.ci/run runs it): installs dependencies if missing, then
+#  0. checks the code style (scripts/check-format.sh, .clang-format);
 #  1. builds build/ (Release, warnings as errors) and runs the whole suite
 #     (GoogleTest through CTest; MPI tests under mpiexec -n 2 and -n 3);
 #  2. builds build-sanitize/ (assertions on, AddressSanitizer and
@@ -23,6 +24,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs="$(nproc)"
 started=$SECONDS
 
+"$root/scripts/install-deps.sh"
+echo "== test: code style (scripts/check-format.sh)"
+"$root/scripts/check-format.sh"
 "$root/scripts/build.sh"
 echo "== test: Release suite ($build)"
 (cd "$build" && ctest --output-on-failure --timeout 600 -j "$jobs" "$@")

@@ -2,12 +2,12 @@
 // YAML round trip.
 #include "common/config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 
@@ -134,7 +134,7 @@ TEST_F(ConfigTest, OutOfRangeNamesKeyRangeAndValue) {
   const std::string file5 = Write("r5.yaml", "train:\n  lr: 1e999\n");
   const std::string msg5 = LoadError(file5);
   EXPECT_NE(msg5.find(file5 + ":2:7: train.lr: expected a number in [1e-12, 1000], found 1e999 "
-                      "(out of range)"),
+                              "(out of range)"),
             std::string::npos)
       << msg5;
   const std::string msg3 = LoadError("", {"model.cell=rnn"});
@@ -201,8 +201,9 @@ TEST_F(ConfigTest, StringThatIsNotUtf8IsAnError) {
                                         "0x8c at offset 5"),
             std::string::npos)
       << LoadError(file);
-  EXPECT_NE(LoadError("", {"data.valid=\xff"}).find("--set data.valid=\xff: data.valid: "
-                                                     "expected UTF-8 text"),
+  EXPECT_NE(LoadError("", {"data.valid=\xff"})
+                .find("--set data.valid=\xff: data.valid: "
+                      "expected UTF-8 text"),
             std::string::npos);
   EXPECT_EQ(LoadConfig("", {"data.train=d\xc3\xa9j\xc3\xa0"}).data.train, "d\xc3\xa9j\xc3\xa0");
 }
@@ -238,10 +239,10 @@ TEST_F(ConfigTest, BadSetSyntax) {
 }
 
 TEST_F(ConfigTest, YamlRoundTripIsExact) {
-  const Config c = LoadConfig("", {"model.cell=lstm", "train.lr=0.000123456789",
-                                   "data.train=/data/with \"quotes\" and # hash",
-                                   "model.tie_target_embeddings=true", "model.readout_dim=256",
-                                   "train.seed=4294967295", "train.label_smoothing=0.1"});
+  const Config c = LoadConfig(
+      "", {"model.cell=lstm", "train.lr=0.000123456789",
+           "data.train=/data/with \"quotes\" and # hash", "model.tie_target_embeddings=true",
+           "model.readout_dim=256", "train.seed=4294967295", "train.label_smoothing=0.1"});
   const std::string yaml = ConfigToYaml(c);
   const std::string file = Write("rt.yaml", yaml);
   const Config back = LoadConfig(file, {});

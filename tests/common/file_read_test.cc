@@ -2,13 +2,12 @@
 // path, a missing file names the system's reason, a file reads whole.
 #include "common/file_read.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 

@@ -1,10 +1,10 @@
 // The README documents every config key (so the docs cannot silently fall
 // behind common/config.h).
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/config.h"
 

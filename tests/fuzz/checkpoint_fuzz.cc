@@ -38,10 +38,9 @@ const Seed& TheSeed() {
   static const Seed* seed = [] {
     auto* s = new Seed;
     s->specs = {{"src_embed.weight", {7, 3}, 0}, {"output.bias", {7}, 21}, {"scale", {}, 28}};
-    const std::vector<float> params = {0.5f, -1.0f, 2.0f, 1e-3f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f,
-                                       8.0f, 9.0f,  1.0f, 2.0f,  3.0f, 4.0f, 5.0f, 6.0f, 7.0f,
-                                       8.0f, 9.0f,  1.0f, 2.0f,  3.0f, 4.0f, 5.0f, 6.0f, 7.0f,
-                                       8.0f, 0.25f};
+    const std::vector<float> params = {0.5f, -1.0f, 2.0f, 1e-3f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f,
+                                       9.0f, 1.0f,  2.0f, 3.0f,  4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f,
+                                       1.0f, 2.0f,  3.0f, 4.0f,  5.0f, 6.0f, 7.0f, 8.0f, 0.25f};
     Config config;
     config.model.emb_dim = 3;
     CheckpointContents c;

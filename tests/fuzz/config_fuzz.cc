@@ -20,7 +20,8 @@ namespace {
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds = {ConfigToYaml(Config{})};
   seeds.push_back(seeds[0] + std::string("\0train.lr=0.01\0data.train=\"a b\"", 31));
-  seeds.push_back(std::string("model:\n  dec_dim: 64\n\0model.enc_dim=32\0model.attention=dot", 57));
+  seeds.push_back(
+      std::string("model:\n  dec_dim: 64\n\0model.enc_dim=32\0model.attention=dot", 57));
   for (const char* dir : {"configs", "recipes/multi30k"}) {
     for (const auto& e :
          std::filesystem::directory_iterator(std::string(RNNSEARCH_SOURCE_DIR) + "/" + dir)) {

@@ -56,7 +56,8 @@ const Seed& TheSeed() {
     o.data.shard_sentences = 16;
     const Manifest m = Preprocess(o, *MakeLocalComm());
     s->manifest = ReadFileBytes(o.out + "/" + kManifestName);
-    for (const ShardSummary& sh : m.shards) s->shards.push_back(ReadFileBytes(o.out + "/" + sh.file));
+    for (const ShardSummary& sh : m.shards)
+      s->shards.push_back(ReadFileBytes(o.out + "/" + sh.file));
     s->targets = ListH5Targets(o.out + "/" + m.shards[0].file);
     return s;
   }();

@@ -59,9 +59,9 @@ void ExpectCleanRejection(F&& read) {
 inline const std::string& ScratchDir() {
   // Never destroyed: the exit handler below still needs it.
   static const std::string& dir = *new std::string([] {
-    const std::string d = (std::filesystem::temp_directory_path() /
-                           ("rnnsearch_fuzz_" + std::to_string(::getpid())))
-                              .string();
+    const std::string d =
+        (std::filesystem::temp_directory_path() / ("rnnsearch_fuzz_" + std::to_string(::getpid())))
+            .string();
     std::filesystem::create_directories(d);
     std::atexit([] {
       std::error_code ec;
@@ -94,10 +94,22 @@ class Input {
   // An integer: one of the values that break readers (0, -1, 2^31, 2^40,
   // the int64 limits, ...) or a plain small or raw 8-byte one.
   std::int64_t Int() {
-    static const std::int64_t kValues[] = {0,          1,         -1,          2,
-                                           3,          255,       256,         65535,
-                                           65536,      1LL << 31, (1LL << 31) - 1, 1LL << 32,
-                                           1LL << 40,  1LL << 62, INT64_MAX,   INT64_MIN};
+    static const std::int64_t kValues[] = {0,
+                                           1,
+                                           -1,
+                                           2,
+                                           3,
+                                           255,
+                                           256,
+                                           65535,
+                                           65536,
+                                           1LL << 31,
+                                           (1LL << 31) - 1,
+                                           1LL << 32,
+                                           1LL << 40,
+                                           1LL << 62,
+                                           INT64_MAX,
+                                           INT64_MIN};
     const std::uint8_t b = Byte();
     if (b < 128) return kValues[b % std::size(kValues)];
     if (b < 192) return static_cast<std::int64_t>(b - 160);  // -32 .. 31

@@ -48,8 +48,8 @@ inline std::vector<H5Target> ListH5Targets(const std::string& path) {
       static_cast<std::vector<std::string>*>(data)->emplace_back(name);
       return 0;
     };
-    H5Aiterate_by_name(file.get(), o.c_str(), H5_INDEX_NAME, H5_ITER_INC, nullptr, add_attr,
-                       &attrs, H5P_DEFAULT);
+    H5Aiterate_by_name(file.get(), o.c_str(), H5_INDEX_NAME, H5_ITER_INC, nullptr, add_attr, &attrs,
+                       H5P_DEFAULT);
     for (const std::string& a : attrs) out.push_back({o, a});
   }
   return out;
@@ -91,9 +91,9 @@ inline void CreateDataset(hid_t file, const std::string& name, Input& in) {
   }
   H5Id space(rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims.data(), nullptr),
              H5Sclose);
-  H5Id dset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                       H5P_DEFAULT),
-            H5Dclose);
+  H5Id dset(
+      H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
   const long double bytes = elements * static_cast<long double>(H5Tget_size(type));
   if (dset.get() < 0 || bytes > 65536) return;
   std::string data(static_cast<std::size_t>(bytes), '\0');
@@ -178,8 +178,7 @@ inline void ReplaceAttr(hid_t file, const H5Target& t, Input& in) {
     H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
     const bool variable = in.Byte() % 2 != 0;
     H5Tset_size(type.get(), variable ? H5T_VARIABLE : std::max<std::size_t>(1, s.size()));
-    H5Id a(H5Acreate2(obj.get(), t.attr.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                      H5P_DEFAULT),
+    H5Id a(H5Acreate2(obj.get(), t.attr.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
            H5Aclose);
     const char* p = s.c_str();
     if (variable) {

@@ -68,7 +68,8 @@ TEST(BatchPlan, CoversEverySentenceOnceWithinTheBudgets) {
       for (const BatchSpan& b : plan) {
         std::int64_t longest = 0;
         for (std::int64_t i = b.first; i < b.first + b.count; ++i) {
-          longest = std::max<std::int64_t>(longest, v[static_cast<std::size_t>(b.shard)].tgt[static_cast<std::size_t>(i)]);
+          longest = std::max<std::int64_t>(
+              longest, v[static_cast<std::size_t>(b.shard)].tgt[static_cast<std::size_t>(i)]);
         }
         if (o.batch_tokens > 0) {
           EXPECT_LE(b.count * longest, o.batch_tokens);

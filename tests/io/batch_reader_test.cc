@@ -4,9 +4,8 @@
 // position, epoch ends, and read errors surfacing from the prefetch thread.
 #include "io/batch_reader.h"
 
-#include <hdf5.h>
-
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include "common/error.h"
 #include "tests/io/io_fixture.h"

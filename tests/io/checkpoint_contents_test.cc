@@ -39,8 +39,7 @@ void IntAttr(hid_t file, const char* obj, const char* name, bool two) {
   ASSERT_GE(H5Adelete(o.get(), name), 0);
   const hsize_t dims[1] = {2};
   H5Id space(two ? H5Screate_simple(1, dims, nullptr) : H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id a(H5Acreate2(o.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-         H5Aclose);
+  H5Id a(H5Acreate2(o.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   const std::int64_t v[2] = {7, 8};
   ASSERT_GE(H5Awrite(a.get(), H5T_NATIVE_INT64, v), 0);
 }
@@ -49,8 +48,7 @@ void IntAttr(hid_t file, const char* obj, const char* name, bool two) {
 void HugeDataset(hid_t file, const char* name, std::vector<hsize_t> dims) {
   ASSERT_GE(H5Ldelete(file, name, H5P_DEFAULT), 0);
   H5Id space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  H5Id d(H5Dcreate2(file, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                    H5P_DEFAULT),
+  H5Id d(H5Dcreate2(file, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
          H5Dclose);
   ASSERT_GE(d.get(), 0);
 }
@@ -58,16 +56,19 @@ void HugeDataset(hid_t file, const char* name, std::vector<hsize_t> dims) {
 TEST_F(CheckpointFile, AnAttributeWithAListOrAnotherTypeIsRefused) {
   SaveAndEdit(path_, run_, [](hid_t f) { IntAttr(f, "/state", "step", true); });
   EXPECT_EQ(ErrorOf([&] { CheckpointReader r(path_); }),
-            "'" + path_ + "': cannot read the integer attribute 'step': expected one value, "
-                          "found 2");
+            "'" + path_ +
+                "': cannot read the integer attribute 'step': expected one value, "
+                "found 2");
   SaveAndEdit(path_, run_, [](hid_t f) { IntAttr(f, "/", "git_revision", false); });
   EXPECT_EQ(ErrorOf([&] { CheckpointReader r(path_); }),
-            "'" + path_ + "': cannot read the string attribute 'git_revision': expected a "
-                          "string, found an integer");
+            "'" + path_ +
+                "': cannot read the string attribute 'git_revision': expected a "
+                "string, found an integer");
   SaveAndEdit(path_, run_, [](hid_t f) { IntAttr(f, "/state", "best_value", false); });
   EXPECT_EQ(ErrorOf([&] { CheckpointReader r(path_); }),
-            "'" + path_ + "': cannot read the number attribute 'best_value': expected a "
-                          "number, found an integer");
+            "'" + path_ +
+                "': cannot read the number attribute 'best_value': expected a "
+                "number, found an integer");
 }
 
 TEST_F(CheckpointFile, AShapeLargerThanTheFileIsRefused) {

@@ -64,17 +64,17 @@ inline std::string JoinLines(const std::vector<std::string>& lines) {
 // `n` aligned sentence pairs of lower-case ASCII words (single spaces, no
 // empty lines), target lengths correlated with the source's, 1 to max_words
 // words each. Deterministic in `seed`.
-inline std::pair<std::vector<std::string>, std::vector<std::string>> MakePairs(
-    int n, std::uint32_t seed, int max_words = 20) {
-  static const char* const kSrc[] = {"a", "man", "woman", "dog", "runs", "in", "the", "park",
-                                     "red", "blue", "car", "street", "two", "children", "play",
-                                     "with", "ball", "near", "water", "sits", "on", "bench",
-                                     "young", "girl", "eats", "an", "apple", "big", "house"};
-  static const char* const kTgt[] = {"ein", "mann", "frau", "hund", "rennt", "im", "der",
-                                     "park", "rot", "blau", "auto", "strasse", "zwei", "kinder",
-                                     "spielen", "mit", "ball", "nahe", "wasser", "sitzt", "auf",
-                                     "bank", "jung", "mädchen", "isst", "einen", "apfel", "groß",
-                                     "haus", "schön"};
+inline std::pair<std::vector<std::string>, std::vector<std::string>> MakePairs(int n,
+                                                                               std::uint32_t seed,
+                                                                               int max_words = 20) {
+  static const char* const kSrc[] = {
+      "a",   "man",    "woman", "dog",      "runs", "in",   "the",   "park", "red",   "blue",
+      "car", "street", "two",   "children", "play", "with", "ball",  "near", "water", "sits",
+      "on",  "bench",  "young", "girl",     "eats", "an",   "apple", "big",  "house"};
+  static const char* const kTgt[] = {
+      "ein",  "mann",    "frau", "hund",    "rennt",   "im",    "der",   "park", "rot",    "blau",
+      "auto", "strasse", "zwei", "kinder",  "spielen", "mit",   "ball",  "nahe", "wasser", "sitzt",
+      "auf",  "bank",    "jung", "mädchen", "isst",    "einen", "apfel", "groß", "haus",   "schön"};
   std::mt19937 rng(seed);
   auto word = [&](const char* const* list, std::size_t size) {
     return std::string(list[std::uniform_int_distribution<std::size_t>(0, size - 1)(rng)]);
@@ -82,7 +82,8 @@ inline std::pair<std::vector<std::string>, std::vector<std::string>> MakePairs(
   std::vector<std::string> src, tgt;
   for (int i = 0; i < n; ++i) {
     const int ls = std::uniform_int_distribution<int>(1, max_words)(rng);
-    const int lt = std::max(1, std::min(max_words, ls + std::uniform_int_distribution<int>(-2, 2)(rng)));
+    const int lt =
+        std::max(1, std::min(max_words, ls + std::uniform_int_distribution<int>(-2, 2)(rng)));
     std::string s, t;
     for (int k = 0; k < ls; ++k) {
       if (k > 0) s += ' ';
@@ -116,8 +117,8 @@ inline Manifest PreprocessAlone(const PreprocessOptions& o) {
 }
 
 // Every stored pair by input line: (source ids, target ids), </s> included.
-using CorpusContent = std::map<std::int64_t, std::pair<std::vector<std::int32_t>,
-                                                       std::vector<std::int32_t>>>;
+using CorpusContent =
+    std::map<std::int64_t, std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>>>;
 
 inline CorpusContent ReadContent(const Corpus& c) {
   CorpusContent content;

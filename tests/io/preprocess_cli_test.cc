@@ -58,10 +58,10 @@ TEST_F(PreprocessCli, PrintsTheSummaryAndInspectShowsThePadding) {
   // Shards are plain HDF5: h5dump (hdf5-tools) shows the documented layout.
   r = RunProcess("h5dump -p -H -A " + (dir_ / "c/shard-00000-00000.h5"));
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* want : {"DATASET \"line\"", "GROUP \"src\"", "GROUP \"tgt\"",
-                           "DATASET \"ids\"", "DATASET \"offsets\"", "DATASET \"lengths\"",
-                           "\"rnnsearch-shard\"", "H5T_STD_U8LE", "CHECKSUM FLETCHER32",
-                           "COMPRESSION DEFLATE", "PREPROCESSING SHUFFLE"}) {
+  for (const char* want :
+       {"DATASET \"line\"", "GROUP \"src\"", "GROUP \"tgt\"", "DATASET \"ids\"",
+        "DATASET \"offsets\"", "DATASET \"lengths\"", "\"rnnsearch-shard\"", "H5T_STD_U8LE",
+        "CHECKSUM FLETCHER32", "COMPRESSION DEFLATE", "PREPROCESSING SHUFFLE"}) {
     EXPECT_TRUE(Contains(r.out, want)) << want << "\n" << r.out;
   }
 
@@ -85,8 +85,7 @@ TEST_F(PreprocessCli, AFullDiskLeavesNothingBehind) {
   // A 32 KiB file size limit (sh counts 512-byte blocks): the first shard
   // cannot be written. With SIGXFSZ ignored, write() fails with EFBIG like
   // it fails with ENOSPC on a full disk.
-  const ProcessResult r =
-      RunProcess("trap '' XFSZ; ulimit -f 64; " + kBin + Args("c"));
+  const ProcessResult r = RunProcess("trap '' XFSZ; ulimit -f 64; " + kBin + Args("c"));
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_TRUE(Contains(r.err, "cannot write")) << r.err;
   EXPECT_TRUE(Contains(r.err, "File too large")) << r.err;
@@ -102,23 +101,24 @@ TEST_F(PreprocessCli, EmptyOrBlankCorpusHasNoSentenceToTrainOn) {
   for (const char* name : {"empty.txt", "blank.txt"}) {
     SCOPED_TRACE(name);
     const std::string f = dir_ / name;
-    const ProcessResult r = RunProcess(kBin + " preprocess --src " + f + " --tgt " + f +
-                                       " --out " + (dir_ / "c"));
+    const ProcessResult r =
+        RunProcess(kBin + " preprocess --src " + f + " --tgt " + f + " --out " + (dir_ / "c"));
     EXPECT_EQ(r.status, 1) << r.err;
     const std::string counts = std::string(name) == "empty.txt" ? "have 0 line(s) in all, 0 of"
-                                                                 : "have 6 line(s) in all, 6 of";
-    EXPECT_TRUE(Contains(r.err, "no sentence is left to train the SentencePiece vocabulary of "
-                                "both sides on: '" + f + "' and '" + f + "' " + counts +
-                                " them empty or blank"))
+                                                                : "have 6 line(s) in all, 6 of";
+    EXPECT_TRUE(Contains(r.err,
+                         "no sentence is left to train the SentencePiece vocabulary of "
+                         "both sides on: '" +
+                             f + "' and '" + f + "' " + counts + " them empty or blank"))
         << r.err;
     EXPECT_FALSE(Contains(r.err, "smaller vocabulary")) << r.err;
     EXPECT_FALSE(fs::exists(dir_ / "c"));
   }
   // One vocabulary per side: the side without text is named.
   testing::WriteText(dir_ / "three.txt", "a b\nc\nd\n");
-  const ProcessResult side = RunProcess(kBin + " preprocess --src " + (dir_ / "blank.txt") +
-                                        " --tgt " + (dir_ / "three.txt") + " --out " +
-                                        (dir_ / "c") + " --separate-vocab");
+  const ProcessResult side =
+      RunProcess(kBin + " preprocess --src " + (dir_ / "blank.txt") + " --tgt " +
+                 (dir_ / "three.txt") + " --out " + (dir_ / "c") + " --separate-vocab");
   EXPECT_EQ(side.status, 1) << side.err;
   EXPECT_TRUE(Contains(side.err, "vocabulary of the source side on: '" + (dir_ / "blank.txt") +
                                      "' has 3 line(s) in all, 3 of them empty or blank"))
@@ -127,9 +127,9 @@ TEST_F(PreprocessCli, EmptyOrBlankCorpusHasNoSentenceToTrainOn) {
 
 TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
   testing::WriteText(dir_ / "short.txt", "a\nb\n");
-  const ProcessResult r = RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin + " preprocess --src " +
-                                     (dir_ / "s.txt") + " --tgt " + (dir_ / "short.txt") +
-                                     " --out " + (dir_ / "c"));
+  const ProcessResult r =
+      RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin + " preprocess --src " + (dir_ / "s.txt") +
+                 " --tgt " + (dir_ / "short.txt") + " --out " + (dir_ / "c"));
   EXPECT_EQ(r.status, 1) << r.err;
   const std::string needle = "' has 3000 lines and '" + (dir_ / "short.txt") + "' has 2 lines";
   const auto first = r.err.find(needle);
@@ -175,8 +175,9 @@ TEST_F(PreprocessCli, InspectTakesItsDirectoryAsItsUsageSays) {
   }
   const ProcessResult none = RunProcess(kBin + " inspect --verify");
   EXPECT_EQ(none.status, 2);
-  EXPECT_TRUE(Contains(none.err, "rnnsearch inspect: no corpus directory given\n\nUsage: "
-                                 "rnnsearch inspect DIR "))
+  EXPECT_TRUE(Contains(none.err,
+                       "rnnsearch inspect: no corpus directory given\n\nUsage: "
+                       "rnnsearch inspect DIR "))
       << none.err;
   const ProcessResult help = RunProcess(kBin + " inspect --help");
   EXPECT_TRUE(Contains(help.out, "Usage: rnnsearch inspect DIR ")) << help.out;

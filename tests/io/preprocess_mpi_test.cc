@@ -24,9 +24,9 @@ using testing::World;
 std::string SharedDir(const std::string& tag) {
   std::string dir;
   if (World().rank() == 0) {
-    dir = (fs::temp_directory_path() /
-           ("rnnsearch_io_mpi_" + tag + "_" + std::to_string(::getpid())))
-              .string();
+    dir =
+        (fs::temp_directory_path() / ("rnnsearch_io_mpi_" + tag + "_" + std::to_string(::getpid())))
+            .string();
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
@@ -98,8 +98,12 @@ void ExpectSameContentAsOneProcess(bool gzip, const std::string& tokenizer) {
   RemoveShared(dir);
 }
 
-TEST(PreprocessMpi, PlainWordsSameContentAsOneProcess) { ExpectSameContentAsOneProcess(false, "whitespace"); }
-TEST(PreprocessMpi, GzipWordsSameContentAsOneProcess) { ExpectSameContentAsOneProcess(true, "whitespace"); }
+TEST(PreprocessMpi, PlainWordsSameContentAsOneProcess) {
+  ExpectSameContentAsOneProcess(false, "whitespace");
+}
+TEST(PreprocessMpi, GzipWordsSameContentAsOneProcess) {
+  ExpectSameContentAsOneProcess(true, "whitespace");
+}
 TEST(PreprocessMpi, SentencePieceSameContentAsOneProcess) {
   ExpectSameContentAsOneProcess(false, "sentencepiece");
 }
@@ -119,8 +123,9 @@ TEST(PreprocessMpi, ABadLineInOneRanksPartIsOneErrorEverywhere) {
   } catch (const CollectiveError& e) {
     message = e.what();
   }
-  EXPECT_TRUE(testing::Contains(message, "'" + in.tgt + "' line 291: expected UTF-8 text, found "
-                                         "the invalid byte 0xC3 at byte 8"))
+  EXPECT_TRUE(testing::Contains(message, "'" + in.tgt +
+                                             "' line 291: expected UTF-8 text, found "
+                                             "the invalid byte 0xC3 at byte 8"))
       << message;
   EXPECT_TRUE(SameOnAllRanks(message));
   World().Barrier();

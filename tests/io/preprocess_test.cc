@@ -51,12 +51,12 @@ TEST(Preprocess, WordsRoundTripWithShardsAndFilterCounts) {
   TempDir dir("words");
   auto [src, tgt] = testing::MakePairs(600, 11, 20);
   // Lines the filters must drop, at known places.
-  src[5] = "";                        // empty
-  tgt[9] = "   \t ";                  // only whitespace
+  src[5] = "";                         // empty
+  tgt[9] = "   \t ";                   // only whitespace
   src[20] = std::string(60 * 2, ' ');  // whitespace only, too
   src[30] = "a";
-  for (int k = 0; k < 55; ++k) src[30] += " a";  // 56 words > max_len 50
-  tgt[40] = "ein mann";               // 2 words
+  for (int k = 0; k < 55; ++k) src[30] += " a";                   // 56 words > max_len 50
+  tgt[40] = "ein mann";                                           // 2 words
   src[40] = "a b c d e f g h i j k l m n o p q r s t u v w x y";  // 25 words: ratio 12.5
   testing::WriteText(dir / "s.txt", testing::JoinLines(src));
   testing::WriteText(dir / "t.txt", testing::JoinLines(tgt));
@@ -173,9 +173,10 @@ TEST(Preprocess, InvalidUtf8NamesFileAndLineOrIsSkippedAndCounted) {
     o.data.tokenizer = tokenizer;
     o.data.vocab_size = 20;
     EXPECT_EQ(ErrorOf([&] { testing::PreprocessAlone(o); }),
-              "'" + (dir / "t.txt") + "' line 2: expected UTF-8 text, found the invalid byte "
-              "0xFF at byte 7 of the line (convert the file to UTF-8, or pass "
-              "--skip-invalid-utf8 to skip and count such lines)")
+              "'" + (dir / "t.txt") +
+                  "' line 2: expected UTF-8 text, found the invalid byte "
+                  "0xFF at byte 7 of the line (convert the file to UTF-8, or pass "
+                  "--skip-invalid-utf8 to skip and count such lines)")
         << tokenizer;
     ExpectOnlyInputs(dir, 2);
   }

@@ -3,9 +3,8 @@
 // directories with a message that names the file.
 #include "io/shard.h"
 
-#include <hdf5.h>
-
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include "common/error.h"
 #include "io/corpus.h"
@@ -74,7 +73,7 @@ TEST(Shard, SortsByLongerSideAndStoresSmallestTypes) {
     EXPECT_EQ(sum.bytes, static_cast<std::int64_t>(std::filesystem::file_size(path)));
     const auto [src_type, filters] = TypeAndFilters(path, "/src/ids");
     EXPECT_EQ(src_type, vocab <= 256 ? 1u : vocab <= 65536 ? 2u : 4u);
-    EXPECT_EQ(filters, 3);  // shuffle, deflate, fletcher32
+    EXPECT_EQ(filters, 3);                                  // shuffle, deflate, fletcher32
     EXPECT_EQ(TypeAndFilters(path, "/tgt/ids").first, 1u);  // 256 ids fit a byte
     EXPECT_EQ(TypeAndFilters(path, "/src/lengths").first, 1u);
 
@@ -148,7 +147,8 @@ TEST(Corpus, OffsetsAcrossIndexBlocks) {
   TempDir dir("blocks");
   ShardPairs p;
   for (int i = 0; i < 700; ++i) {
-    std::vector<std::int32_t> s(static_cast<std::size_t>(1 + i % 7), 4 + i % 5), t(static_cast<std::size_t>(1 + i % 3), 5);
+    std::vector<std::int32_t> s(static_cast<std::size_t>(1 + i % 7), 4 + i % 5),
+        t(static_cast<std::size_t>(1 + i % 3), 5);
     s.back() = 3;
     t.back() = 3;
     p.Add(i, s, t);
@@ -168,10 +168,13 @@ TEST(Corpus, OffsetsAcrossIndexBlocks) {
   std::size_t s_at = 0;
   for (std::int64_t first : {0, 255, 256, 257, 511, 512, 699}) {
     s_at = 0;
-    for (std::int64_t i = 0; i < first; ++i) s_at += static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(i)]);
+    for (std::int64_t i = 0; i < first; ++i)
+      s_at += static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(i)]);
     const ShardPairs r = c->Read(0, first, 1);
-    ASSERT_EQ(r.src_ids.size(), static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(first)]));
-    EXPECT_TRUE(std::equal(r.src_ids.begin(), r.src_ids.end(), p.src_ids.begin() + static_cast<std::ptrdiff_t>(s_at)))
+    ASSERT_EQ(r.src_ids.size(),
+              static_cast<std::size_t>(p.src_len[static_cast<std::size_t>(first)]));
+    EXPECT_TRUE(std::equal(r.src_ids.begin(), r.src_ids.end(),
+                           p.src_ids.begin() + static_cast<std::ptrdiff_t>(s_at)))
         << first;
     EXPECT_EQ(r.line[0], p.line[static_cast<std::size_t>(first)]);
   }
@@ -185,11 +188,13 @@ TEST(Corpus, RefusesDamagedOrMixedDirectories) {
   const std::string shard = dir / "shard-00000-00000.h5";
   const std::string manifest = dir / "manifest.yaml";
 
-  EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir / "nowhere"); }),
-                       "'" + (dir / "nowhere") + "' is not a preprocessed corpus: it does not exist"));
+  EXPECT_TRUE(
+      Contains(ErrorOf([&] { Corpus::Open(dir / "nowhere"); }),
+               "'" + (dir / "nowhere") + "' is not a preprocessed corpus: it does not exist"));
   EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(shard); }),
-                       "'" + shard + "' is not a preprocessed corpus: it is a file, not a corpus "
-                       "directory"));
+                       "'" + shard +
+                           "' is not a preprocessed corpus: it is a file, not a corpus "
+                           "directory"));
   // A newer format version.
   {
     Manifest newer = m;
@@ -213,9 +218,8 @@ TEST(Corpus, RefusesDamagedOrMixedDirectories) {
   in.close();
   testing::WriteText(shard, bytes.substr(0, bytes.size() - 10));
   EXPECT_TRUE(Contains(ErrorOf([&] { Corpus::Open(dir.path()); }),
-                       "expected " + std::to_string(bytes.size()) +
-                           " bytes as recorded in '" + manifest + "', found " +
-                           std::to_string(bytes.size() - 10)));
+                       "expected " + std::to_string(bytes.size()) + " bytes as recorded in '" +
+                           manifest + "', found " + std::to_string(bytes.size() - 10)));
   std::string flipped = bytes;
   flipped[flipped.size() - 5] = static_cast<char>(flipped[flipped.size() - 5] ^ 0x5A);
   testing::WriteText(shard, flipped);
@@ -244,9 +248,9 @@ TEST(Corpus, RefusesACrcThatIsNotHex) {
     std::string edited = text;
     edited.replace(at, 8, crc);
     testing::WriteText(manifest, edited);
-    EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
-              "'" + manifest + "': shards[0].crc32: expected up to 8 hex digits, found '" + crc +
-                  "'");
+    EXPECT_EQ(
+        ErrorOf([&] { Corpus::Open(dir.path()); }),
+        "'" + manifest + "': shards[0].crc32: expected up to 8 hex digits, found '" + crc + "'");
   }
 }
 
@@ -277,8 +281,9 @@ TEST(Corpus, RefusesLengthsAndIdsThatCannotBe) {
   const std::string shard = dir / m.shards[0].file;
   ReplaceInShard(dir.path(), m, "src/lengths", {1, -1, 5, 4});  // stored: 1, 2, 2, 4
   EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path()); }),
-            "'" + shard + "': /src/lengths[1] is -1, expected at least 1 (every sentence ends "
-                          "with </s>)");
+            "'" + shard +
+                "': /src/lengths[1] is -1, expected at least 1 (every sentence ends "
+                "with </s>)");
   std::filesystem::remove(shard);
   m = WriteCorpusDir(dir.path(), p);
   m.shards[0].src_tokens = 10;
@@ -289,8 +294,9 @@ TEST(Corpus, RefusesLengthsAndIdsThatCannotBe) {
   m = WriteCorpusDir(dir.path(), p);
   ReplaceInShard(dir.path(), m, "tgt/ids", {3, 4, 3, 4, 200, 3, 5, 3});
   EXPECT_EQ(ErrorOf([&] { Corpus::Open(dir.path())->Read(0, 0, 4); }),
-            "'" + shard + "': /tgt/ids[4] is 200, outside the vocabulary's 10 ids (the shard is "
-                          "damaged)");
+            "'" + shard +
+                "': /tgt/ids[4] is 200, outside the vocabulary's 10 ids (the shard is "
+                "damaged)");
 }
 
 // A shard whose 'sentences' attribute and per-sentence datasets all claim

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "io/checksum.h"
 #include "common/utf8.h"
+#include "io/checksum.h"
 #include "tests/io/io_fixture.h"
 
 namespace rnnsearch {
@@ -38,12 +38,12 @@ TEST(Utf8, AcceptsValidAndFindsFirstInvalidByte) {
             std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("Grüße, 日本語, 🙂"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("abc\xff"), 3u);
-  EXPECT_EQ(FindInvalidUtf8("abcdefghij\xc3"), 10u);            // truncated sequence
-  EXPECT_EQ(FindInvalidUtf8("x\xc0\xaf"), 1u);                  // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);               // surrogate
-  EXPECT_EQ(FindInvalidUtf8("ok\xf4\x90\x80\x80"), 2u);         // above U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("\xe2\x82"), 0u);                   // cut short
-  EXPECT_EQ(FindInvalidUtf8("\xe2\x28\xa1"), 0u);               // bad continuation
+  EXPECT_EQ(FindInvalidUtf8("abcdefghij\xc3"), 10u);     // truncated sequence
+  EXPECT_EQ(FindInvalidUtf8("x\xc0\xaf"), 1u);           // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);        // surrogate
+  EXPECT_EQ(FindInvalidUtf8("ok\xf4\x90\x80\x80"), 2u);  // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("\xe2\x82"), 0u);            // cut short
+  EXPECT_EQ(FindInvalidUtf8("\xe2\x28\xa1"), 0u);        // bad continuation
 }
 
 TEST(LineReader, PlainAndGzipGiveTheSameLines) {

@@ -2,9 +2,8 @@
 // MODEL.md special ids, encode/decode round trips, serialization, errors.
 #include "io/vocab.h"
 
-#include <sentencepiece_trainer.h>
-
 #include <gtest/gtest.h>
+#include <sentencepiece_trainer.h>
 
 #include "common/error.h"
 #include "io/vocab_build.h"
@@ -75,7 +74,9 @@ TEST(WordVocab, SerializeRoundTripAndErrors) {
   EXPECT_TRUE(back == v);
   EXPECT_EQ(back.hash(), v.hash());
   EXPECT_NE(Vocab::FromWords({"world", "hello"}, "x").hash(), v.hash());
-  EXPECT_TRUE(Contains(ErrorOf([] { Vocab::FromWords({"a", "a"}, "list"); }),
+  EXPECT_TRUE(Contains(ErrorOf([] {
+                         Vocab::FromWords({"a", "a"}, "list");
+                       }),
                        "list: word 5: 'a' appears twice"));
   EXPECT_TRUE(Contains(ErrorOf([] { Vocab::FromWords({"a b"}, "list"); }),
                        "expected no whitespace, found 'a b'"));
@@ -120,8 +121,8 @@ TEST(SentencePieceVocab, TrainedModelHasModelMdIdsAndRoundTrips) {
 // are in Multi30k's German side) keeps its own piece at the default
 // coverage of 1 and becomes <unk> at SentencePiece's own default, 0.9995.
 TEST(SentencePieceVocab, CharacterCoverageKeepsRareCharacters) {
-  const char* words[] = {"the", "dog", "runs", "on", "green", "grass", "near", "fence",
-                         "a", "boy", "has", "big", "red", "ball", "and", "cat"};
+  const char* words[] = {"the", "dog", "runs", "on",  "green", "grass", "near", "fence",
+                         "a",   "boy", "has",  "big", "red",   "ball",  "and",  "cat"};
   std::vector<std::string> text;
   for (int i = 0; i < 3000; ++i) {
     text.push_back(std::string(words[i % 16]) + " " + words[(i / 16) % 16] + " " +
@@ -161,9 +162,9 @@ TEST(SentencePieceVocab, ErrorsNameTheProblem) {
   } it;
   it.lines = &src;
   std::string model;
-  ASSERT_TRUE(sentencepiece::SentencePieceTrainer::Train("--vocab_size=40 --minloglevel=2", &it,
-                                                         &model)
-                  .ok());
+  ASSERT_TRUE(
+      sentencepiece::SentencePieceTrainer::Train("--vocab_size=40 --minloglevel=2", &it, &model)
+          .ok());
   EXPECT_TRUE(Contains(ErrorOf([&] { Vocab::FromSentencePiece(model, "default.model"); }),
                        "default.model: expected the SentencePiece special ids pad 0, unk 1, bos "
                        "2, eos 3, found pad -1, unk 0, bos 1, eos 2"));

@@ -1,12 +1,12 @@
 // The rnnsearch program as users run it: help, version, usage errors with
 // exit status 2, config errors that name the key or line, the
 // --print-config round trip, alone and under mpiexec.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/launch/run_process.h"
 
@@ -46,7 +46,8 @@ TEST_F(CliTest, HelpListsCommands) {
 TEST_F(CliTest, VersionPrintsVersionAndRevision) {
   const ProcessResult r = RunProcess(kBin + " --version");
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^rnnsearch \d+\.\d+\.\d+ \(git [0-9a-z-]+\))")))
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex(R"(^rnnsearch \d+\.\d+\.\d+ \(git [0-9a-z-]+\))")))
       << r.out;
 }
 
@@ -81,16 +82,18 @@ TEST_F(CliTest, BenchTargetsAndUsageErrors) {
   r = RunProcess(kBin + " bench matmul --threads 1 --size 64 --seconds 0.01");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(std::regex_search(
-      r.out, std::regex(R"(^\{"name": "matmul.f32_square", "threads": 1, "n": 64, "value": [0-9.e+]+, "unit": "GFLOP/s"\}\n$)")))
+      r.out,
+      std::regex(
+          R"(^\{"name": "matmul.f32_square", "threads": 1, "n": 64, "value": [0-9.e+]+, "unit": "GFLOP/s"\}\n$)")))
       << r.out;
 }
 
 TEST_F(CliTest, TrainHelpListsOptionsAndKeysWithDefaults) {
   const ProcessResult r = RunProcess(kBin + " train --help");
   EXPECT_EQ(r.status, 0) << r.err;
-  for (const char* want : {"--config arg (=none)", "--set arg (=none)", "--print-config",
-                           "model.emb_dim = 256", "train.optimizer = adam",
-                           "dist.threads_per_rank = 0", "checkpoint.keep = 3"}) {
+  for (const char* want :
+       {"--config arg (=none)", "--set arg (=none)", "--print-config", "model.emb_dim = 256",
+        "train.optimizer = adam", "dist.threads_per_rank = 0", "checkpoint.keep = 3"}) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   }
 }
@@ -125,9 +128,10 @@ TEST_F(CliTest, BadConfigsExitNonZeroNamingKeyOrLine) {
 }
 
 TEST_F(CliTest, PrintConfigRoundTrip) {
-  const ProcessResult first = RunProcess(
-      kBin + " train --set model.cell=lstm --set train.lr=0.003 --set data.train=/tmp/shards "
-             "--print-config");
+  const ProcessResult first =
+      RunProcess(kBin +
+                 " train --set model.cell=lstm --set train.lr=0.003 --set data.train=/tmp/shards "
+                 "--print-config");
   ASSERT_EQ(first.status, 0) << first.err;
   EXPECT_NE(first.out.find("  cell: lstm"), std::string::npos) << first.out;
   const std::string file = Write("printed.yaml", first.out);
@@ -145,8 +149,8 @@ TEST_F(CliTest, UnderMpiexecPrintsOnceAndAgrees) {
 }
 
 TEST_F(CliTest, UnderMpiexecBadConfigEndsEveryRankWithOneMessage) {
-  const ProcessResult r = RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin +
-                                     " train --set model.emb_dim=-1");
+  const ProcessResult r =
+      RunProcess("timeout -k 5 60 " + Mpiexec(3) + kBin + " train --set model.emb_dim=-1");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.status, 124) << "mpiexec hung";
   const std::string needle = "model.emb_dim: expected an integer";

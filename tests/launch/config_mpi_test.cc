@@ -1,12 +1,12 @@
 // Under 1, 2 and 3 ranks: every rank sees the same effective config, and a
 // bad config is the same error on every rank.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 #include "launch/cli.h"

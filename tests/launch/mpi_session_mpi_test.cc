@@ -1,12 +1,11 @@
 // The MPI session's choices for Open MPI, read back through the MPI tool
 // information interface (MPI_T) of the running library.
+#include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "launch/mpi_session.h"
 #include "tests/mpi_test_env.h"

@@ -3,6 +3,8 @@
 // only the loss without validation), and clear errors naming the file and
 // line for malformed input. Skipped when no python3 with Debian's
 // python3-matplotlib and python3-numpy is installed.
+#include "tests/launch/plot_tool.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,7 +12,6 @@
 #include <string>
 
 #include "tests/io/io_fixture.h"
-#include "tests/launch/plot_tool.h"
 #include "tests/launch/run_process.h"
 
 namespace rnnsearch {
@@ -61,7 +62,7 @@ TEST_F(PlotTool, AttentionHeatmaps) {
   const auto wide = PngSize(out + "/attention-2.png");
   EXPECT_GT(small.first, 100);
   EXPECT_GT(small.second, 100);
-  EXPECT_GT(wide.first, small.first);  // 12 source subwords against 4
+  EXPECT_GT(wide.first, small.first);                               // 12 source subwords against 4
   EXPECT_FALSE(std::filesystem::exists(out + "/attention-1.png"));  // an empty line
   const ProcessResult one = Plot("attention " + in + " --out " + out + "_2 --sentences 2");
   ASSERT_EQ(one.status, 0) << one.err;
@@ -80,8 +81,7 @@ TEST_F(PlotTool, LearningCurves) {
   const ProcessResult t =
       Plot("curves " + Write("t.jsonl", kTrain + "{\"kind\":\"tr") + " --out " + train);
   ASSERT_EQ(t.status, 0) << t.err;
-  EXPECT_NE(t.err.find("t.jsonl:3: skipping an unfinished last line"), std::string::npos)
-      << t.err;
+  EXPECT_NE(t.err.find("t.jsonl:3: skipping an unfinished last line"), std::string::npos) << t.err;
   const auto a = PngSize(all), b = PngSize(train);
   EXPECT_GT(b.second, 100);
   EXPECT_GT(a.second, 2 * b.second);  // three panels against one

@@ -28,9 +28,9 @@ inline std::string ReadWhole(const std::filesystem::path& p) {
 
 inline ProcessResult RunProcess(const std::string& command) {
   static int counter = 0;
-  const auto base = std::filesystem::temp_directory_path() /
-                    ("rnnsearch_run_" + std::to_string(::getpid()) + "_" +
-                     std::to_string(counter++));
+  const auto base =
+      std::filesystem::temp_directory_path() /
+      ("rnnsearch_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   const std::string out = base.string() + ".out", err = base.string() + ".err";
   const std::string full = "(" + command + ") >" + out + " 2>" + err + " </dev/null";
   const int raw = std::system(full.c_str());

@@ -1,11 +1,11 @@
 // rnnsearch score as users run it: sacreBLEU's lines for its README
 // example, files with empty lines, CRLF endings and unicode punctuation,
 // the options, stdin, clear errors for bad files, once under mpiexec.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/launch/run_process.h"
 
@@ -21,7 +21,8 @@ const std::string kBin = RNNSEARCH_BINARY;
 const char kReadmeBleu[] =
     "BLEU|nrefs:2|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 48.53 "
     "82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)\n";
-const char kReadmeChrf[] = "chrF2|nrefs:2|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.3 = 59.73\n";
+const char kReadmeChrf[] =
+    "chrF2|nrefs:2|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.3 = 59.73\n";
 
 class ScoreCli : public ::testing::Test {
  protected:
@@ -32,8 +33,8 @@ class ScoreCli : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     hyp_ = Write("hyp.txt",
                  "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n");
-    ref1_ = Write("ref1.txt",
-                  "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
+    ref1_ =
+        Write("ref1.txt", "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
     ref2_ = Write("ref2.txt",
                   "The dog had bit the man.\nNo one was surprised.\nThe man had bitten the dog.\n");
   }
@@ -82,7 +83,8 @@ TEST_F(ScoreCli, LowercaseTokenizeAndWidth) {
             "100.0/100.0/100.0/100.0 (BP = 1.000 ratio = 1.000 hyp_len = 7 ref_len = 7)\n"
             "chrF2|nrefs:1|case:lc|eff:yes|nc:6|nw:0|space:no|version:2.4.3 = 100.00\n");
   // Without 13a, "MAT." is one token that "mat ." does not match.
-  r = Score("--hyp " + hyp + " --ref " + ref + " --lowercase --tokenize none --metrics bleu --width 4");
+  r = Score("--hyp " + hyp + " --ref " + ref +
+            " --lowercase --tokenize none --metrics bleu --width 4");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("|tok:none|"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("hyp_len = 6 ref_len = 7"), std::string::npos) << r.out;
@@ -100,9 +102,9 @@ TEST_F(ScoreCli, BadFilesAreClearErrors) {
   const std::string two = Write("two.txt", "a\nb\n");
   r = Score("--hyp " + hyp_ + " --ref " + two);
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("different line counts: --hyp " + hyp_ + " has 3 lines, --ref " + two +
-                       " has 2"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("different line counts: --hyp " + hyp_ + " has 3 lines, --ref " + two + " has 2"),
+      std::string::npos)
       << r.err;
   const std::string empty_line = Write("empty_line.txt", "a\n \nc\n");
   r = Score("--hyp " + hyp_ + " --ref " + empty_line);
@@ -138,8 +140,8 @@ TEST_F(ScoreCli, UsageErrors) {
 }
 
 TEST_F(ScoreCli, PrintsOnceUnderMpiexec) {
-  const ProcessResult r =
-      RunProcess(Mpiexec(2) + kBin + " score --hyp " + hyp_ + " --ref " + ref1_ + " --ref " + ref2_);
+  const ProcessResult r = RunProcess(Mpiexec(2) + kBin + " score --hyp " + hyp_ + " --ref " +
+                                     ref1_ + " --ref " + ref2_);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, std::string(kReadmeBleu) + kReadmeChrf);
   const ProcessResult bad = RunProcess(Mpiexec(2) + kBin + " score --hyp " + hyp_ + " --ref " +

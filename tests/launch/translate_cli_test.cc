@@ -24,8 +24,8 @@
 #include "tests/launch/plot_tool.h"
 #include "tests/launch/run_process.h"
 #include "tests/trainer/model_fixture.h"
-#include "trainer/run/checkpointing.h"
 #include "trainer/decode/translator.h"
+#include "trainer/run/checkpointing.h"
 
 namespace rnnsearch {
 namespace {
@@ -152,9 +152,8 @@ class TranslateCli : public ::testing::Test {
 
 TEST_F(TranslateCli, OutputIsTheLibrarysLineForLine) {
   const std::string out = dir_ / "out.txt";
-  const ProcessResult r =
-      Translate("--model " + ckpt_ + " --input " + input_ + " --output " + out +
-                " --batch-sentences 4");
+  const ProcessResult r = Translate("--model " + ckpt_ + " --input " + input_ + " --output " + out +
+                                    " --batch-sentences 4");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   const std::vector<std::string> got = SplitLines(testing::ReadWhole(out));
@@ -205,8 +204,8 @@ TEST_F(TranslateCli, NbestLines) {
 
 TEST_F(TranslateCli, AlignmentsFile) {
   const std::string out = dir_ / "out.txt", align = dir_ / "align.jsonl";
-  const ProcessResult r = Translate("--model " + ckpt_ + " --input " + input_ + " --output " +
-                                    out + " --alignments " + align + " --beam-size 3");
+  const ProcessResult r = Translate("--model " + ckpt_ + " --input " + input_ + " --output " + out +
+                                    " --alignments " + align + " --beam-size 3");
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> outputs = SplitLines(testing::ReadWhole(out));
   const std::vector<std::string> rows = SplitLines(testing::ReadWhole(align));
@@ -257,9 +256,8 @@ TEST_F(TranslateCli, AlignmentsFile) {
   // The plotting tool reads the file (when matplotlib is installed).
   const std::string plot = testing::PlotCommand();
   if (plot.empty()) return;
-  const ProcessResult p =
-      RunProcess(plot + " attention " + align + " --out " + (dir_ / "pictures") +
-                 " --sentences 0,5");
+  const ProcessResult p = RunProcess(plot + " attention " + align + " --out " +
+                                     (dir_ / "pictures") + " --sentences 0,5");
   EXPECT_EQ(p.status, 0) << p.err;
   EXPECT_GT(testing::PngSize(dir_ / "pictures/attention-5.png").first,
             testing::PngSize(dir_ / "pictures/attention-0.png").first);  // 18 words against 5
@@ -304,8 +302,7 @@ TEST_F(TranslateCli, RunDirectoryAndWeights) {
   testing::WriteText(run / "ckpt-12.h5", "not a checkpoint");
   const ProcessResult skipped = Translate("--run-dir " + run.path() + " --input " + input_);
   EXPECT_EQ(skipped.out, by9);
-  EXPECT_NE(skipped.err.find("skipping the checkpoint '" + (run / "ckpt-12.h5")),
-            std::string::npos)
+  EXPECT_NE(skipped.err.find("skipping the checkpoint '" + (run / "ckpt-12.h5")), std::string::npos)
       << skipped.err;
   // best.h5 comes first.
   std::filesystem::copy_file(run / "ckpt-5.h5", run / "best.h5");
@@ -337,8 +334,7 @@ TEST_F(TranslateCli, EnsembleIsTheLibrarysEnsemble) {
   EXPECT_NE(r.err.find("ensemble member " + second), std::string::npos) << r.err;
   ops::Context ctx(1);
   Saved v;
-  Translator t(ctx, std::vector<const ParamSet*>{&params_, &other}, v.src, v.tgt, BeamOptions{},
-               4);
+  Translator t(ctx, std::vector<const ParamSet*>{&params_, &other}, v.src, v.tgt, BeamOptions{}, 4);
   const std::vector<LineTranslation> want = t.Translate(lines_);
   const std::vector<LineTranslation> alone = Library(BeamOptions{}, 4);
   const std::vector<std::string> got = SplitLines(testing::ReadWhole(out));
@@ -351,11 +347,10 @@ TEST_F(TranslateCli, EnsembleIsTheLibrarysEnsemble) {
   EXPECT_GT(differs, 0) << "the second model changes some translations";
 
   testing::WriteText(out, "keep me\n");
-  const ProcessResult bad = Translate("--model " + ckpt_ + " --ensemble " + foreign +
-                                      " --input " + input_ + " --output " + out);
+  const ProcessResult bad = Translate("--model " + ckpt_ + " --ensemble " + foreign + " --input " +
+                                      input_ + " --output " + out);
   EXPECT_EQ(bad.status, 1) << bad.err;
-  EXPECT_NE(bad.err.find("--ensemble '" + foreign + "': its target vocabulary"),
-            std::string::npos)
+  EXPECT_NE(bad.err.find("--ensemble '" + foreign + "': its target vocabulary"), std::string::npos)
       << bad.err;
   EXPECT_EQ(testing::ReadWhole(out), "keep me\n");
 }
@@ -411,9 +406,9 @@ TEST_F(TranslateCli, BadOutputPathsAreFoundBeforeAnyWork) {
   expect_error("translate", run + " --output " + (no_dir + "/t.txt"),
                "rnnsearch translate: --output: cannot write '" + no_dir +
                    "/t.txt': the directory '" + no_dir + "' does not exist");
-  expect_error("translate", run + " --output " + dir_.path(),
-               "rnnsearch translate: --output: cannot write '" + dir_.path() +
-                   "': it is a directory");
+  expect_error(
+      "translate", run + " --output " + dir_.path(),
+      "rnnsearch translate: --output: cannot write '" + dir_.path() + "': it is a directory");
   expect_error("translate", run + " --output " + out + " --alignments " + (no_dir + "/a.jsonl"),
                "rnnsearch translate: --alignments: cannot write '" + no_dir +
                    "/a.jsonl': the directory '" + no_dir + "' does not exist");
@@ -425,8 +420,9 @@ TEST_F(TranslateCli, BadOutputPathsAreFoundBeforeAnyWork) {
   // Found before the model is read.
   expect_error("translate", "--model " + (dir_ / "missing.h5") + " --output " + dir_.path(),
                "--output: cannot write '" + dir_.path() + "': it is a directory");
-  expect_error("rescore", "--model " + ckpt_ + " --source " + input_ + " --hyp " + input_ +
-                              " --output " + (no_dir + "/s.txt"),
+  expect_error("rescore",
+               "--model " + ckpt_ + " --source " + input_ + " --hyp " + input_ + " --output " +
+                   (no_dir + "/s.txt"),
                "rnnsearch rescore: --output: cannot write '" + no_dir + "/s.txt': the directory '" +
                    no_dir + "' does not exist");
   // A good output is written as before.
@@ -451,9 +447,9 @@ TEST_F(TranslateCli, RescoreGivesTheNbestScoresBack) {
   for (const bool ensemble : {false, true}) {
     const std::string members = "--model " + ckpt_ + (ensemble ? " --ensemble " + second : "");
     const std::string nbest = dir_ / "nbest.txt", scores = dir_ / "scores.txt";
-    const ProcessResult t = Translate(members + " --input " + input_ +
-                                      " --beam-size 4 --nbest 3 --length-penalty 0 --output " +
-                                      nbest);
+    const ProcessResult t =
+        Translate(members + " --input " + input_ +
+                  " --beam-size 4 --nbest 3 --length-penalty 0 --output " + nbest);
     ASSERT_EQ(t.status, 0) << t.err;
     const ProcessResult r = RunProcess(kBin + " rescore --threads 1 " + members + " --source " +
                                        input_ + " --hyp " + nbest + " --nbest --output " + scores);
@@ -503,9 +499,9 @@ TEST_F(TranslateCli, RescoreGivesTheNbestScoresBack) {
         k += line.nbest.size();
       }
       testing::WriteText(dir_ / "best.txt", best);
-      const ProcessResult plain = RunProcess(kBin + " rescore --threads 1 " + members +
-                                             " --source " + input_ + " --hyp " +
-                                             (dir_ / "best.txt"));
+      const ProcessResult plain =
+          RunProcess(kBin + " rescore --threads 1 " + members + " --source " + input_ + " --hyp " +
+                     (dir_ / "best.txt"));
       ASSERT_EQ(plain.status, 0) << plain.err;
       EXPECT_EQ(plain.out, want_scores);
     }
@@ -515,8 +511,7 @@ TEST_F(TranslateCli, RescoreGivesTheNbestScoresBack) {
   const std::string out = dir_ / "out.txt";
   testing::WriteText(out, "keep me\n");
   auto expect_error = [&](const std::string& args, int status, const std::string& text) {
-    const ProcessResult r =
-        RunProcess(kBin + " rescore --threads 1 " + args + " --output " + out);
+    const ProcessResult r = RunProcess(kBin + " rescore --threads 1 " + args + " --output " + out);
     EXPECT_EQ(r.status, status) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(text), std::string::npos) << args << "\n" << r.err;
     EXPECT_EQ(testing::ReadWhole(out), "keep me\n") << args;
@@ -531,8 +526,8 @@ TEST_F(TranslateCli, RescoreGivesTheNbestScoresBack) {
   testing::WriteText(hyp, "0 ||| z1 ||| -1.0\n23 ||| z2 ||| -2.0\n");
   expect_error("--model " + ckpt_ + " --source " + input_ + " --hyp " + hyp + " --nbest", 1,
                hyp + ":2: expected a source line number in [0, 23) before ' ||| ', found '23'");
-  expect_error("--model " + ckpt_ + " --ensemble " + foreign + " --source " + input_ +
-                   " --hyp " + hyp + " --nbest",
+  expect_error("--model " + ckpt_ + " --ensemble " + foreign + " --source " + input_ + " --hyp " +
+                   hyp + " --nbest",
                1, "rnnsearch rescore: --ensemble '" + foreign + "': its target vocabulary");
   expect_error("--model " + ckpt_ + " --source " + (dir_ / "nope.txt") + " --hyp " + hyp, 1,
                "rnnsearch rescore: --source");

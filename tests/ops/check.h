@@ -3,6 +3,8 @@
 // does), and central finite differences in double.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -10,8 +12,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace rnnsearch::testing {
 
@@ -67,8 +67,7 @@ void ExpectAllClose(const std::vector<A>& got, const std::vector<B>& want, doubl
 // Central finite difference of `loss` with respect to each element of
 // `param` (perturbed in place and restored): (f(x+h) - f(x-h)) / 2h.
 inline std::vector<double> NumericGradient(std::vector<double>& param,
-                                           const std::function<double()>& loss,
-                                           double h = 1e-5) {
+                                           const std::function<double()>& loss, double h = 1e-5) {
   std::vector<double> grad(param.size());
   for (std::size_t i = 0; i < param.size(); ++i) {
     const double saved = param[i];

@@ -4,11 +4,11 @@
 // finite differences in double; backward adding; padding being inert.
 #include "ops/encoder.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "ops/encoder_ref.h"
 #include "tests/ops/check.h"
@@ -37,8 +37,10 @@ struct DirParams {
         b_hh(RandomVector<T>(GateCount(cell) * s.H, seed + 3, scale)) {}
   template <class U>
   explicit DirParams(const DirParams<U>& o)
-      : w_ih(o.w_ih.begin(), o.w_ih.end()), w_hh(o.w_hh.begin(), o.w_hh.end()),
-        b_ih(o.b_ih.begin(), o.b_ih.end()), b_hh(o.b_hh.begin(), o.b_hh.end()) {}
+      : w_ih(o.w_ih.begin(), o.w_ih.end()),
+        w_hh(o.w_hh.begin(), o.w_hh.end()),
+        b_ih(o.b_ih.begin(), o.b_ih.end()),
+        b_hh(o.b_hh.begin(), o.b_hh.end()) {}
   RnnParamsOf<T> View() const { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
   RnnGradsOf<T> Grads() { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
   std::vector<T*> All() { return {&w_ih, &w_hh, &b_ih, &b_hh}; }
@@ -48,10 +50,13 @@ struct DirParams {
 // Everything one Forward + Backward reads, in float, with a double copy.
 struct Problem {
   Problem(CellType c, std::uint32_t seed, Shape s = {}, std::vector<std::int32_t> lens = kLengths)
-      : cell(c), shape(s), lengths(std::move(lens)),
+      : cell(c),
+        shape(s),
+        lengths(std::move(lens)),
         x(RandomVector<float>(s.T * s.B * s.in, seed)),
         dh(RandomVector<float>(s.T * s.B * 2 * s.H, seed + 1)),  // nonzero at padding too
-        fwd(c, seed + 10, 0.6, s), bwd(c, seed + 20, 0.6, s) {}
+        fwd(c, seed + 10, 0.6, s),
+        bwd(c, seed + 20, 0.6, s) {}
   CellType cell;
   Shape shape;
   std::vector<std::int32_t> lengths;
@@ -64,8 +69,10 @@ struct Problem {
 template <class T>
 struct Result {
   Result(CellType cell, std::uint32_t seed, Shape s = {})
-      : h(s.T * s.B * 2 * s.H), dx(RandomVector<T>(s.T * s.B * s.in, seed)),
-        dfwd(cell, seed + 1, 1.0, s), dbwd(cell, seed + 5, 1.0, s) {}
+      : h(s.T * s.B * 2 * s.H),
+        dx(RandomVector<T>(s.T * s.B * s.in, seed)),
+        dfwd(cell, seed + 1, 1.0, s),
+        dbwd(cell, seed + 5, 1.0, s) {}
   std::vector<T> h, dx;
   DirParams<T> dfwd, dbwd;
 };

@@ -119,8 +119,8 @@ void CheckAgainstReference(const Case& k, float eps, std::int64_t max_rows, std:
                            bool input_grads = true, const float* mask = nullptr) {
   Context ctx(2);
   ReadoutLoss op(ctx, k.Shape(max_rows));
-  const TokenLoss loss = op.Forward(k.s.data(), k.c.data(), k.y.data(), k.target.data(),
-                                    k.Params(), eps, rows, mask);
+  const TokenLoss loss =
+      op.Forward(k.s.data(), k.c.data(), k.y.data(), k.target.data(), k.Params(), eps, rows, mask);
   ref::ReadoutDims d = k.d;
   d.rows = rows;
   const RefParams rp(k);
@@ -178,8 +178,8 @@ TEST(ReadoutLoss, AllOnesMaskIsNoDropout) {
                                 0.1f, k.d.rows, mask)
                          .sum);
     g.emplace_back(k, false);
-    op.Backward(g.back().Get(), g.back().s.data(), g.back().c.data(), g.back().y.data(),
-                k.s.data(), k.c.data(), k.y.data(), k.Params(), 0.25f, mask);
+    op.Backward(g.back().Get(), g.back().s.data(), g.back().c.data(), g.back().y.data(), k.s.data(),
+                k.c.data(), k.y.data(), k.Params(), 0.25f, mask);
   }
   EXPECT_EQ(losses[0], losses[1]);
   EXPECT_EQ(g[0].w_o, g[1].w_o);

@@ -3,10 +3,10 @@
 // against hand-computed values, and backward adding into its buffers.
 #include "ops/rnn_cell_ref.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/ops/check.h"
 
@@ -53,15 +53,20 @@ double GruLoss(const Step& s) {
 double LstmLoss(const Step& s) {
   V hn(kB * kH), cn(kB * kH);
   LstmStepCache<double> cache;
-  LstmStepForward(hn.data(), cn.data(), cache, s.x.data(), s.h.data(), s.c.data(),
-                  s.w_ih.data(), s.w_hh.data(), s.b_ih.data(), s.b_hh.data(), kB, kIn, kH);
+  LstmStepForward(hn.data(), cn.data(), cache, s.x.data(), s.h.data(), s.c.data(), s.w_ih.data(),
+                  s.w_hh.data(), s.b_ih.data(), s.b_hh.data(), kB, kIn, kH);
   return Dot(hn, s.wh) + Dot(cn, s.wc);
 }
 
 struct Grads {
   explicit Grads(int gates)
-      : x(kB * kIn), h(kB * kH), c(kB * kH), w_ih(gates * kH * kIn), w_hh(gates * kH * kH),
-        b_ih(gates * kH), b_hh(gates * kH) {}
+      : x(kB * kIn),
+        h(kB * kH),
+        c(kB * kH),
+        w_ih(gates * kH * kIn),
+        w_hh(gates * kH * kH),
+        b_ih(gates * kH),
+        b_hh(gates * kH) {}
   V x, h, c, w_ih, w_hh, b_ih, b_hh;
 };
 
@@ -78,11 +83,11 @@ void GruBackward(Grads& g, const Step& s) {
 void LstmBackward(Grads& g, const Step& s) {
   V hn(kB * kH), cn(kB * kH);
   LstmStepCache<double> cache;
-  LstmStepForward(hn.data(), cn.data(), cache, s.x.data(), s.h.data(), s.c.data(),
-                  s.w_ih.data(), s.w_hh.data(), s.b_ih.data(), s.b_hh.data(), kB, kIn, kH);
-  LstmStepBackward(g.x.data(), g.h.data(), g.c.data(), g.w_ih.data(), g.w_hh.data(),
-                   g.b_ih.data(), g.b_hh.data(), s.wh.data(), s.wc.data(), cache, s.x.data(),
-                   s.h.data(), s.c.data(), s.w_ih.data(), s.w_hh.data(), kB, kIn, kH);
+  LstmStepForward(hn.data(), cn.data(), cache, s.x.data(), s.h.data(), s.c.data(), s.w_ih.data(),
+                  s.w_hh.data(), s.b_ih.data(), s.b_hh.data(), kB, kIn, kH);
+  LstmStepBackward(g.x.data(), g.h.data(), g.c.data(), g.w_ih.data(), g.w_hh.data(), g.b_ih.data(),
+                   g.b_hh.data(), s.wh.data(), s.wc.data(), cache, s.x.data(), s.h.data(),
+                   s.c.data(), s.w_ih.data(), s.w_hh.data(), kB, kIn, kH);
 }
 
 void ExpectGradientsMatchFiniteDifferences(Step& s, const Grads& g,
@@ -100,14 +105,16 @@ TEST(RnnCellRef, GruGradientsMatchFiniteDifferences) {
   Step s(3);
   Grads g(3);
   GruBackward(g, s);
-  ExpectGradientsMatchFiniteDifferences(s, g, [&] { return GruLoss(s); }, false);
+  ExpectGradientsMatchFiniteDifferences(
+      s, g, [&] { return GruLoss(s); }, false);
 }
 
 TEST(RnnCellRef, LstmGradientsMatchFiniteDifferences) {
   Step s(4);
   Grads g(4);
   LstmBackward(g, s);
-  ExpectGradientsMatchFiniteDifferences(s, g, [&] { return LstmLoss(s); }, true);
+  ExpectGradientsMatchFiniteDifferences(
+      s, g, [&] { return LstmLoss(s); }, true);
 }
 
 TEST(RnnCellRef, BackwardAdds) {
@@ -145,8 +152,7 @@ TEST(RnnCellRef, GruKnownValues) {
   const V b_ih = {0.01, 0.02, 0.03}, b_hh = {0.04, 0.05, 0.06};
   double out = 0;
   GruStepCache<double> cache;
-  GruStepForward(&out, cache, &x, &h, w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(), 1, 1,
-                 1);
+  GruStepForward(&out, cache, &x, &h, w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(), 1, 1, 1);
   const double r = 1 / (1 + std::exp(-(0.1 * x + 0.01 + 0.4 * h + 0.04)));
   const double z = 1 / (1 + std::exp(-(0.2 * x + 0.02 + 0.5 * h + 0.05)));
   const double n = std::tanh(0.3 * x + 0.03 + r * (0.6 * h + 0.06));
@@ -159,8 +165,8 @@ TEST(RnnCellRef, LstmKnownValues) {
   const V b_ih = {0.01, 0.02, 0.03, 0.04}, b_hh = {0.05, 0.06, 0.07, 0.08};
   double hn = 0, cn = 0;
   LstmStepCache<double> cache;
-  LstmStepForward(&hn, &cn, cache, &x, &h, &c, w_ih.data(), w_hh.data(), b_ih.data(),
-                  b_hh.data(), 1, 1, 1);
+  LstmStepForward(&hn, &cn, cache, &x, &h, &c, w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data(),
+                  1, 1, 1);
   auto sig = [](double a) { return 1 / (1 + std::exp(-a)); };
   const double i = sig(0.1 * x + 0.5 * h + 0.06);
   const double f = sig(0.2 * x + 0.6 * h + 0.08);

@@ -4,9 +4,9 @@
 // are added, not written.
 #include "ops/rnn_weights.h"
 
-#include <vector>
-
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "tests/ops/check.h"
 
@@ -17,8 +17,10 @@ constexpr int kIn = 4, kH = 5;
 
 struct TorchParams {
   explicit TorchParams(CellType cell)
-      : w_ih(GateCount(cell) * kH * kIn), w_hh(GateCount(cell) * kH * kH),
-        b_ih(GateCount(cell) * kH), b_hh(GateCount(cell) * kH) {}
+      : w_ih(GateCount(cell) * kH * kIn),
+        w_hh(GateCount(cell) * kH * kH),
+        b_ih(GateCount(cell) * kH),
+        b_hh(GateCount(cell) * kH) {}
   RnnParams View() const { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
   RnnGrads Mutable() { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
   std::vector<float> w_ih, w_hh, b_ih, b_hh;
@@ -159,8 +161,8 @@ TEST(RnnWeights, RoundTripOnTiledSizes) {
   // Spot check: PyTorch (gate r, unit 44, column 69) is oneDNN [69][1][44].
   EXPECT_EQ(layer[(69 * G + 1) * H + 44], w_ih[(0 * H + 44) * in + 69]);
   std::vector<float> back_ih(w_ih.size()), back_hh(w_hh.size()), db_ih(b.size()), db_hh(b.size());
-  AddDnnlGradients({back_ih.data(), back_hh.data(), db_ih.data(), db_hh.data()}, cell,
-                   layer.data(), iter.data(), bias.data(), in, H);
+  AddDnnlGradients({back_ih.data(), back_hh.data(), db_ih.data(), db_hh.data()}, cell, layer.data(),
+                   iter.data(), bias.data(), in, H);
   EXPECT_EQ(back_ih, w_ih);
   EXPECT_EQ(back_hh, w_hh);
 }

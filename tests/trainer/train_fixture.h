@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -24,8 +24,8 @@
 #include "io/checkpoint_dir.h"
 #include "tests/launch/run_process.h"
 #include "tests/trainer/model_fixture.h"
-#include "trainer/run/checkpointing.h"
 #include "trainer/model/params.h"
+#include "trainer/run/checkpointing.h"
 
 namespace rnnsearch::testing {
 
@@ -155,15 +155,16 @@ class TrainFixture : public ::testing::Test {
   // `lines` lines, for tests that act on a training in the background.
   static std::string WaitForMetrics(const std::string& run, int lines) {
     const std::string metrics = run + "/metrics.jsonl";
-    return "for i in $(seq 1 600); do [ -f " + metrics + " ] && [ $(wc -l < " + metrics +
-           ") -ge " + std::to_string(lines) + " ] && break; sleep 0.05; done; ";
+    return "for i in $(seq 1 600); do [ -f " + metrics + " ] && [ $(wc -l < " + metrics + ") -ge " +
+           std::to_string(lines) + " ] && break; sleep 0.05; done; ";
   }
 
   // The arguments of a training that runs until it is stopped, one
   // metrics line per step, in RUN.
   static std::string EndlessTrain(const std::string& run) {
     return " train --config tiny.yaml --set train.max_steps=100000000 --set train.log_every=1 "
-           "--run-dir " + run;
+           "--run-dir " +
+           run;
   }
 };
 
@@ -171,8 +172,8 @@ class TrainFixture : public ::testing::Test {
 inline ParamSet ReadSet(const fs::path& path, const std::string& group) {
   const CheckpointReader reader(path.string());
   const CheckpointInfo& info = reader.info();
-  ParamSet set(ModelDims::From(info.meta.model, info.meta.src_vocab.size(),
-                               info.meta.tgt_vocab.size()));
+  ParamSet set(
+      ModelDims::From(info.meta.model, info.meta.src_vocab.size(), info.meta.tgt_vocab.size()));
   if (group == "params") {
     reader.ReadParams(MutableTensorsOf(set));
   } else if (group == "ema") {

@@ -180,12 +180,21 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
     const ModelDims& d = m.params.dims();
     const std::int64_t C = 2 * d.He;
     Buffers& buf = m.buf;
-    Step k{AttentionParams<float>(m.params), DecoderCellParams<float>(m.params),
-           ReadoutParamsOf(m.params), m.params.Get("tgt_embed.weight"), d.E, d.Hd, d.lstm,
-           Grow(buf.H, std::int64_t{Tx} * B * C), Grow(buf.s, max_rows * d.Hd),
-           Grow(buf.s_new, max_rows * d.Hd), d.lstm ? Grow(buf.mem, max_rows * d.Hd) : nullptr,
-           d.lstm ? Grow(buf.mem_new, max_rows * d.Hd) : nullptr, Grow(buf.y_emb, max_rows * d.E),
-           Grow(buf.ctx, max_rows * C), Grow(buf.alpha, max_rows * Tx),
+    Step k{AttentionParams<float>(m.params),
+           DecoderCellParams<float>(m.params),
+           ReadoutParamsOf(m.params),
+           m.params.Get("tgt_embed.weight"),
+           d.E,
+           d.Hd,
+           d.lstm,
+           Grow(buf.H, std::int64_t{Tx} * B * C),
+           Grow(buf.s, max_rows * d.Hd),
+           Grow(buf.s_new, max_rows * d.Hd),
+           d.lstm ? Grow(buf.mem, max_rows * d.Hd) : nullptr,
+           d.lstm ? Grow(buf.mem_new, max_rows * d.Hd) : nullptr,
+           Grow(buf.y_emb, max_rows * d.E),
+           Grow(buf.ctx, max_rows * C),
+           Grow(buf.alpha, max_rows * Tx),
            Grow(buf.logp, max_rows * V)};
     m.model.Encode(k.H, k.s, m.params, src, src_len, B, Tx);  // s_0 of the B sentences
     m.ops->att.SetSource(k.H, Tx, B, k.ap);

@@ -65,12 +65,12 @@
 namespace rnnsearch {
 
 struct BeamOptions {
-  int beam_size = 5;             // K >= 1: hypotheses kept per sentence
-  int nbest = 1;                 // 1..K: hypotheses returned per sentence
-  double length_penalty = 1.0;   // alpha >= 0: rank by score / length^alpha
-  double max_len_ratio = 2.0;    // >= 0: output tokens (</s> included) at most
+  int beam_size = 5;                 // K >= 1: hypotheses kept per sentence
+  int nbest = 1;                     // 1..K: hypotheses returned per sentence
+  double length_penalty = 1.0;       // alpha >= 0: rank by score / length^alpha
+  double max_len_ratio = 2.0;        // >= 0: output tokens (</s> included) at most
   std::int64_t max_len_offset = 10;  //   floor(ratio * source positions) + offset (>= 0)
-  bool alignments = false;       // return the attention weights of the best
+  bool alignments = false;           // return the attention weights of the best
 };
 
 // Throws UserError naming the option (and the `rnnsearch translate` flag)
@@ -125,12 +125,12 @@ class BeamSearch {
 
  private:
   struct Ops;
-  struct Buffers {  // grow-only decoding buffers (rows = live hypotheses)
-    std::vector<float> H;                 // [Tx, B, 2He]
-    std::vector<float> s, s_new;          // [rows, Hd] states before / after the step
-    std::vector<float> mem, mem_new;      // [rows, Hd] LSTM memory cells
+  struct Buffers {                         // grow-only decoding buffers (rows = live hypotheses)
+    std::vector<float> H;                  // [Tx, B, 2He]
+    std::vector<float> s, s_new;           // [rows, Hd] states before / after the step
+    std::vector<float> mem, mem_new;       // [rows, Hd] LSTM memory cells
     std::vector<float> y_emb, ctx, alpha;  // [rows, E], [rows, 2He], [rows, Tx]
-    std::vector<float> logp;              // [rows, Vt]
+    std::vector<float> logp;               // [rows, Vt]
   };
   struct Member {  // one model of the ensemble
     Member(ops::Context& ctx, const ParamSet& params);

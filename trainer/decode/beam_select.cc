@@ -154,8 +154,8 @@ std::vector<Translation> BeamState::Results(const BeamOptions& options,
     for (std::size_t i = 0; i < done.size(); ++i) {
       norm[i] = options.length_penalty == 0
                     ? done[i].score
-                    : done[i].score / std::pow(static_cast<double>(done[i].length),
-                                               options.length_penalty);
+                    : done[i].score /
+                          std::pow(static_cast<double>(done[i].length), options.length_penalty);
     }
     std::vector<std::size_t> order(done.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;

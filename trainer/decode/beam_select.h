@@ -15,7 +15,7 @@ namespace rnnsearch {
 
 // One of the best tokens of a row.
 struct TokenScore {
-  float value = 0;        // log-probability (NaN counts as -infinity)
+  float value = 0;  // log-probability (NaN counts as -infinity)
   std::int32_t id = -1;
 };
 
@@ -37,7 +37,7 @@ class BeamState {
     std::int32_t node = -1;  // last node (</s> when finished)
     int length = 0;          // tokens, </s> included
     double score = 0;
-    bool finished = false;   // false: cut at the maximum length
+    bool finished = false;  // false: cut at the maximum length
   };
   struct Sentence {
     std::int64_t max_len = 1;  // output tokens at most, </s> included
@@ -62,8 +62,7 @@ class BeamState {
 
   // The ranked n-best (and the best one's attention) per sentence.
   // src_len: [sentences] source positions, </s> included.
-  std::vector<Translation> Results(const BeamOptions& options,
-                                   const std::int32_t* src_len) const;
+  std::vector<Translation> Results(const BeamOptions& options, const std::int32_t* src_len) const;
 
   std::vector<Row> rows;
   std::vector<int> parent;  // [rows] after Select: the previous row each continues

@@ -86,13 +86,14 @@ std::vector<std::vector<std::int32_t>> GreedyDecoder::Translate(const ParamSet& 
   std::vector<float> ctx(n_b * static_cast<std::size_t>(C));
   std::vector<float> alphas(n_b * static_cast<std::size_t>(Tx));
   std::vector<float> logp(n_b * static_cast<std::size_t>(Vt));
-  std::vector<int> src_of(n_b);           // [n] sentence of each row
+  std::vector<int> src_of(n_b);                      // [n] sentence of each row
   std::vector<std::int32_t> prev(n_b, Vocab::kBos);  // [n] y_{i-1}
   std::vector<int> limit(n_b);
   for (int b = 0; b < B; ++b) {
     src_of[static_cast<std::size_t>(b)] = b;
-    limit[static_cast<std::size_t>(b)] = std::max(
-        1, static_cast<int>(std::floor(options_.max_len_ratio * src_len[b])) + options_.max_len_extra);
+    limit[static_cast<std::size_t>(b)] =
+        std::max(1, static_cast<int>(std::floor(options_.max_len_ratio * src_len[b])) +
+                        options_.max_len_extra);
   }
   std::vector<std::vector<std::int32_t>> out(n_b);
   int n = B;
@@ -114,7 +115,8 @@ std::vector<std::vector<std::int32_t>> GreedyDecoder::Translate(const ParamSet& 
       if (kept != k) {
         const auto kp = static_cast<std::size_t>(kept);
         std::memcpy(&s[kp * Hd], &s[kk * Hd], sizeof(float) * static_cast<std::size_t>(Hd));
-        if (d.lstm) std::memcpy(&mem[kp * Hd], &mem[kk * Hd], sizeof(float) * static_cast<std::size_t>(Hd));
+        if (d.lstm)
+          std::memcpy(&mem[kp * Hd], &mem[kk * Hd], sizeof(float) * static_cast<std::size_t>(Hd));
         src_of[kp] = b;
       }
       prev[static_cast<std::size_t>(kept)] = tok;

@@ -8,21 +8,26 @@
 
 namespace rnnsearch {
 
-Rescorer::Rescorer(ops::Context& ctx, const std::vector<const ParamSet*>& members,
-                   const Vocab& src, const Vocab& tgt)
+Rescorer::Rescorer(ops::Context& ctx, const std::vector<const ParamSet*>& members, const Vocab& src,
+                   const Vocab& tgt)
     : params_(members), src_(src), tgt_(tgt) {
   if (members.empty()) throw std::invalid_argument("Rescorer: no model");
   ModelOptions options;  // no dropout, no label smoothing
   options.shape_cache = 1;
-  for (const ParamSet* p : members) models_.push_back(std::make_unique<Model>(ctx, p->dims(), options));
+  for (const ParamSet* p : members)
+    models_.push_back(std::make_unique<Model>(ctx, p->dims(), options));
 }
 
 Rescorer::~Rescorer() = default;
 
 std::vector<std::vector<std::size_t>> Rescorer::PlanBatches(const std::vector<IdPair>& pairs) {
   // Lengths with </s>.
-  auto src_len = [&](std::size_t i) { return static_cast<std::int64_t>(pairs[i].source.size()) + 1; };
-  auto tgt_len = [&](std::size_t i) { return static_cast<std::int64_t>(pairs[i].target.size()) + 1; };
+  auto src_len = [&](std::size_t i) {
+    return static_cast<std::int64_t>(pairs[i].source.size()) + 1;
+  };
+  auto tgt_len = [&](std::size_t i) {
+    return static_cast<std::int64_t>(pairs[i].target.size()) + 1;
+  };
   std::vector<std::size_t> order(pairs.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {

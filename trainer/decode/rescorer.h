@@ -62,8 +62,7 @@ class Rescorer {
                                     const std::vector<std::size_t>& batch);
 
   // One pair alone (a batch of one).
-  PairScore Score(const std::vector<std::int32_t>& source,
-                  const std::vector<std::int32_t>& target);
+  PairScore Score(const std::vector<std::int32_t>& source, const std::vector<std::int32_t>& target);
   // Text: encoded with the vocabularies.
   PairScore Score(std::string_view source, std::string_view target);
   IdPair Encode(std::string_view source, std::string_view target) const;

@@ -72,11 +72,9 @@ std::string FormatAlignment(const LineTranslation& t, std::int64_t line, const V
     return s + "]";
   };
   std::string out = "{\"line\": " + std::to_string(line) + ", \"source\": " + list(source) +
-                    ", \"target\": " + list(target) +
-                    ", \"score\": " + Number("%.6f", best.score) +
+                    ", \"target\": " + list(target) + ", \"score\": " + Number("%.6f", best.score) +
                     ", \"normalized\": " + Number("%.6f", best.normalized) +
-                    ", \"finished\": " + (best.finished ? "true" : "false") +
-                    ", \"attention\": [";
+                    ", \"finished\": " + (best.finished ? "true" : "false") + ", \"attention\": [";
   const std::size_t cols = source.size(), rows = target.size();
   if (rows * cols > 0 && t.attention.size() == rows * cols) {
     for (std::size_t r = 0; r < rows; ++r) {

@@ -8,8 +8,7 @@ namespace rnnsearch {
 
 Translator::Translator(ops::Context& ctx, const ParamSet& params, const Vocab& src,
                        const Vocab& tgt, const BeamOptions& options, int batch_sentences)
-    : Translator(ctx, std::vector<const ParamSet*>{&params}, src, tgt, options,
-                 batch_sentences) {}
+    : Translator(ctx, std::vector<const ParamSet*>{&params}, src, tgt, options, batch_sentences) {}
 
 Translator::Translator(ops::Context& ctx, const std::vector<const ParamSet*>& members,
                        const Vocab& src, const Vocab& tgt, const BeamOptions& options,
@@ -18,8 +17,8 @@ Translator::Translator(ops::Context& ctx, const std::vector<const ParamSet*>& me
   assert(batch_sentences >= 1);
 }
 
-std::vector<LineTranslation> Translator::Translate(const std::vector<std::string>& lines,
-                                                   int part, int parts) {
+std::vector<LineTranslation> Translator::Translate(const std::vector<std::string>& lines, int part,
+                                                   int parts) {
   assert(parts >= 1 && part >= 0 && part < parts);
   std::vector<LineTranslation> out(lines.size());
   std::vector<std::size_t> order;  // the lines with tokens, shortest first

@@ -33,10 +33,9 @@ class AllreduceGradSync final : public GradSync {
 }  // namespace
 
 void AllreduceTotals(Comm& comm, StepTotals& totals) {
-  std::array<double, 5> v = {totals.loss, static_cast<double>(totals.tgt_tokens),
-                             static_cast<double>(totals.src_tokens),
-                             static_cast<double>(totals.stop_signal),
-                             static_cast<double>(totals.stop_time)};
+  std::array<double, 5> v = {
+      totals.loss, static_cast<double>(totals.tgt_tokens), static_cast<double>(totals.src_tokens),
+      static_cast<double>(totals.stop_signal), static_cast<double>(totals.stop_time)};
   comm.Allreduce(v.data(), v.size(), ReduceOp::kSum);
   totals.loss = v[0];
   totals.tgt_tokens = std::llround(v[1]);

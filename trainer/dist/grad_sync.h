@@ -41,8 +41,8 @@
 #include "common/comm.h"
 #include "common/config.h"
 #include "trainer/model/model.h"
-#include "trainer/optim/optimizer.h"
 #include "trainer/model/params.h"
+#include "trainer/optim/optimizer.h"
 
 namespace rnnsearch {
 

@@ -59,10 +59,7 @@ std::int64_t BucketFloats(double bucket_mb) {
 }
 
 OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us)
-    : comm_(comm),
-      bucket_floats_(bucket_floats),
-      poll_us_(poll_us),
-      thread_([this] { Loop(); }) {}
+    : comm_(comm), bucket_floats_(bucket_floats), poll_us_(poll_us), thread_([this] { Loop(); }) {}
 
 OverlapGradSync::~OverlapGradSync() {
   {

@@ -46,8 +46,7 @@ constexpr char kSegmentPrefix[] = "rnnsearch-grad-";
 
 std::string SegmentName() {
   std::random_device rd;
-  return "/" + std::string(kSegmentPrefix) + std::to_string(getpid()) + "-" +
-         std::to_string(rd());
+  return "/" + std::string(kSegmentPrefix) + std::to_string(getpid()) + "-" + std::to_string(rd());
 }
 
 // A segment keeps its name in /dev/shm only while its job's ranks open it
@@ -73,8 +72,8 @@ void RemoveStaleSegments() {
     }
     const std::string name = std::string("/") + e->d_name;
     if (shm_unlink(name.c_str()) == 0) {
-      RNN_LOG(kInfo) << "gradient sync: removed /dev/shm" << name << " ("
-                     << (st.st_size >> 20) << " MB), left behind by a job that was killed "
+      RNN_LOG(kInfo) << "gradient sync: removed /dev/shm" << name << " (" << (st.st_size >> 20)
+                     << " MB), left behind by a job that was killed "
                      << "(its process " << pid << " is gone)";
     }
   }
@@ -118,8 +117,9 @@ std::shared_ptr<SharedMemoryGradSync::Segment> SharedMemoryGradSync::NewSegment(
     std::string& reason) {
   const int rank = comm_.rank();
   if (comm_.local_size() != comm_.size()) {
-    throw std::logic_error("internal error: the shared-memory gradient sync needs every rank on "
-                           "one node");
+    throw std::logic_error(
+        "internal error: the shared-memory gradient sync needs every rank on "
+        "one node");
   }
   auto seg = std::make_shared<Segment>();
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / sizeof(float);
@@ -201,9 +201,9 @@ bool SharedMemoryGradSync::ShareState(const std::vector<ParamSet*>& buffers) {
   if (grads_ == nullptr && fallback_ == nullptr) Create(floats);
   if (fallback_ != nullptr) return false;
   std::string reason;
-  auto seg = NewSegment(floats, buffers.size(),
-                        static_cast<std::size_t>(buffer_loops::NumChunks(floats)),
-                        "the shared training state", reason);
+  auto seg =
+      NewSegment(floats, buffers.size(), static_cast<std::size_t>(buffer_loops::NumChunks(floats)),
+                 "the shared training state", reason);
   if (seg == nullptr) {
     if (comm_.rank() == 0) {
       RNN_LOG(kWarn) << "gradient sync: every rank keeps and updates its own copy of the "
@@ -224,8 +224,8 @@ bool SharedMemoryGradSync::ShareState(const std::vector<ParamSet*>& buffers) {
   }
   state_ = std::move(seg);
   if (comm_.rank() == 0) {
-    RNN_LOG(kInfo) << "gradient sync: the parameters and the optimizer's state ("
-                   << buffers.size() << " buffers of " << (floats * sizeof(float)) / 1048576.0
+    RNN_LOG(kInfo) << "gradient sync: the parameters and the optimizer's state (" << buffers.size()
+                   << " buffers of " << (floats * sizeof(float)) / 1048576.0
                    << " MB) are one copy in shared memory; each of the " << comm_.size()
                    << " ranks sums and updates 1/" << comm_.size() << " of them";
   }

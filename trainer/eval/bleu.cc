@@ -55,8 +55,8 @@ std::string Fixed(double value, int decimals) {
 
 }  // namespace
 
-std::vector<const std::string*> SegmentReferences(
-    const std::vector<std::vector<std::string>>& refs, std::size_t i, std::size_t num_segments) {
+std::vector<const std::string*> SegmentReferences(const std::vector<std::vector<std::string>>& refs,
+                                                  std::size_t i, std::size_t num_segments) {
   static const std::string kEmpty;
   std::vector<const std::string*> out;
   for (const std::vector<std::string>& stream : refs) {

@@ -43,8 +43,8 @@ struct BleuOptions {
 };
 
 struct BleuStats {
-  std::int64_t sys_len = 0;  // hypothesis tokens
-  std::int64_t ref_len = 0;  // closest reference tokens
+  std::int64_t sys_len = 0;           // hypothesis tokens
+  std::int64_t ref_len = 0;           // closest reference tokens
   std::vector<std::int64_t> correct;  // clipped matches per order 1..N
   std::vector<std::int64_t> total;    // hypothesis n-grams per order 1..N
 
@@ -61,8 +61,8 @@ struct BleuScore {
 
 // The references of segment i: the non-empty refs[k][i], or one empty
 // string when there is none. Shared with chrF.
-std::vector<const std::string*> SegmentReferences(
-    const std::vector<std::vector<std::string>>& refs, std::size_t i, std::size_t num_segments);
+std::vector<const std::string*> SegmentReferences(const std::vector<std::vector<std::string>>& refs,
+                                                  std::size_t i, std::size_t num_segments);
 
 // The number of (non-empty) references per segment for the signature, or
 // -1 when it varies ("nrefs:var").

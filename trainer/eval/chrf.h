@@ -31,7 +31,7 @@ struct ChrfOptions {
 };
 
 struct ChrfScore {
-  double score = 0;                // 0..100
+  double score = 0;                 // 0..100
   std::vector<std::int64_t> stats;  // per order: hypothesis n-grams, reference n-grams, matches
 };
 

@@ -234,15 +234,21 @@ std::u32string Tokenize13a(std::u32string_view line) {
   // ([^0-9])([\.,]) -> '\1 \2 '
   std::u32string t = SubPairs(
       padded, [](char32_t a, char32_t b) { return !IsDigit(a) && IsPeriodOrComma(b); },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {a, U' ', b, U' '}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {a, U' ', b, U' '};
+      });
   // ([\.,])([^0-9]) -> ' \1 \2'
   t = SubPairs(
       t, [](char32_t a, char32_t b) { return IsPeriodOrComma(a) && !IsDigit(b); },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {U' ', a, U' ', b}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {U' ', a, U' ', b};
+      });
   // ([0-9])(-) -> '\1 \2 '
   t = SubPairs(
       t, [](char32_t a, char32_t b) { return IsDigit(a) && b == U'-'; },
-      [](std::u32string& out, char32_t a, char32_t b) { out += {a, U' ', b, U' '}; });
+      [](std::u32string& out, char32_t a, char32_t b) {
+        out += {a, U' ', b, U' '};
+      });
   // ' '.join(line.strip().split())
   std::u32string joined;
   for (const std::u32string_view token : Split(t)) {

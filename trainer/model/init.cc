@@ -16,7 +16,8 @@ std::uint64_t SplitMix64(std::uint64_t x) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // q: [n, n] row-major = rows of a standard normal matrix made orthonormal
@@ -49,7 +50,8 @@ void OrthogonalBlock(float* q, std::int64_t n, std::uint64_t seed, std::uint64_t
       ++redraw;
     }
   }
-  for (std::int64_t i = 0; i < n * n; ++i) q[i] = static_cast<float>(m[static_cast<std::size_t>(i)]);
+  for (std::int64_t i = 0; i < n * n; ++i)
+    q[i] = static_cast<float>(m[static_cast<std::size_t>(i)]);
 }
 
 void Uniform(float* x, std::int64_t n, double a, std::uint64_t seed, std::uint64_t stream) {
@@ -92,7 +94,7 @@ void InitParams(ParamSet& params, std::uint64_t seed) {
     const std::uint64_t stream = NameStream(spec.name);
     const bool bias = EndsWith(spec.name, ".bias") || EndsWith(spec.name, "bias_ih") ||
                       EndsWith(spec.name, "bias_hh");
-    if (bias) continue;  // zeros
+    if (bias) continue;            // zeros
     if (spec.shape.size() == 1) {  // attention.v_a.weight
       const double fan = static_cast<double>(spec.shape[0]);
       Uniform(x, spec.size(), std::sqrt(6.0 / (fan + 1.0)), seed, stream);
@@ -101,8 +103,9 @@ void InitParams(ParamSet& params, std::uint64_t seed) {
     assert(spec.shape.size() == 2);
     const std::int64_t rows = spec.shape[0], cols = spec.shape[1];
     const bool embedding = spec.name == "src_embed.weight" || spec.name == "tgt_embed.weight";
-    const bool output_layer = spec.name == "readout.weight" || spec.name == "output.weight" ||
-                              (spec.name == "tgt_embed.weight" && params.dims().tie_target_embeddings);
+    const bool output_layer =
+        spec.name == "readout.weight" || spec.name == "output.weight" ||
+        (spec.name == "tgt_embed.weight" && params.dims().tie_target_embeddings);
     if (output_layer) {  // nn.Linear's default: U(-a, a), a = 1 / sqrt(fan_in)
       Uniform(x, spec.size(), 1.0 / std::sqrt(static_cast<double>(cols)), seed, stream);
       continue;

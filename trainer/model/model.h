@@ -132,13 +132,12 @@ class Model {
   // unscaled loss sum and token count. `dropout_step` selects the masks
   // (with options.seed): the trainer passes a counter that differs per
   // call (e.g. the batches processed before this one) and checkpoints it;
-  // the ranks of one global batch pass the same value. A part with batch.size == 0 returns {0, 0} and
-  // adds nothing. If `ready` is set it is called with ranges of the flat
-  // gradient buffer that together cover it exactly once (padding
-  // included), each as soon as that range is final, in backward order:
-  // readout and output first, then decoder cell and attention,
-  // decoder.init, tgt_embed, the encoder layers from the top, src_embed
-  // last; for B = 0 too, so every rank makes the same calls.
+  // the ranks of one global batch pass the same value. A part with batch.size == 0 returns {0, 0}
+  // and adds nothing. If `ready` is set it is called with ranges of the flat gradient buffer that
+  // together cover it exactly once (padding included), each as soon as that range is final, in
+  // backward order: readout and output first, then decoder cell and attention, decoder.init,
+  // tgt_embed, the encoder layers from the top, src_embed last; for B = 0 too, so every rank makes
+  // the same calls.
   StepResult ForwardBackward(const ParamSet& params, ParamSet& grads, const Batch& batch,
                              float grad_scale, std::uint64_t dropout_step,
                              const GradReadyFn& ready = {});

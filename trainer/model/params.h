@@ -17,12 +17,12 @@ namespace rnnsearch {
 // The sizes the model is built from: the model section of the config and
 // the vocabulary sizes (which come from the shards).
 struct ModelDims {
-  std::int64_t Vs = 0, Vt = 0;            // vocabulary sizes
-  std::int64_t E = 0, He = 0, Hd = 0;     // embedding, encoder (per direction), decoder
-  std::int64_t A = 0, O = 0;              // attention, readout
+  std::int64_t Vs = 0, Vt = 0;         // vocabulary sizes
+  std::int64_t E = 0, He = 0, Hd = 0;  // embedding, encoder (per direction), decoder
+  std::int64_t A = 0, O = 0;           // attention, readout
   std::int64_t enc_layers = 1;
-  bool lstm = false;                      // model.cell == lstm
-  std::string attention = "additive";     // additive | general | dot
+  bool lstm = false;                   // model.cell == lstm
+  std::string attention = "additive";  // additive | general | dot
   bool tie_target_embeddings = false;
 
   static ModelDims From(const ModelConfig& model, std::int64_t src_vocab, std::int64_t tgt_vocab);
@@ -84,9 +84,9 @@ class ParamSet {
   std::vector<ParamSpec> specs_;
   std::vector<std::int64_t> offsets_;  // in floats, per spec
   std::size_t size_ = 0;
-  std::vector<float> data_;            // empty while external_ is set
-  float* external_ = nullptr;          // MoveTo's storage
-  std::shared_ptr<const void> keep_;   // keeps external_ valid
+  std::vector<float> data_;           // empty while external_ is set
+  float* external_ = nullptr;         // MoveTo's storage
+  std::shared_ptr<const void> keep_;  // keeps external_ valid
 };
 
 }  // namespace rnnsearch

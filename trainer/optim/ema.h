@@ -5,8 +5,8 @@
 // checkpoints save it (state "ema"), so a resumed run continues it.
 #pragma once
 
-#include "trainer/optim/buffer_loops.h"
 #include "trainer/model/params.h"
+#include "trainer/optim/buffer_loops.h"
 #include "trainer/optim/state_refs.h"
 
 namespace rnnsearch {

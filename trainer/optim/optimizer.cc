@@ -135,8 +135,8 @@ UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& 
   UpdateStats stats;
   const double inv_tokens = 1.0 / static_cast<double>(tokens);
   const double sum_of_squares = part.grad_sum_of_squares
-                                   ? *part.grad_sum_of_squares
-                                   : SumOfSquares(grad_sum.data(), grad_sum.size());
+                                    ? *part.grad_sum_of_squares
+                                    : SumOfSquares(grad_sum.data(), grad_sum.size());
   stats.grad_norm = std::sqrt(sum_of_squares) * inv_tokens;
   stats.clip_factor = ClipFactor(stats.grad_norm, clip_norm);
   stats.skipped = !std::isfinite(stats.grad_norm);

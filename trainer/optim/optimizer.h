@@ -25,8 +25,8 @@
 #include <string>
 
 #include "common/config.h"
-#include "trainer/optim/buffer_loops.h"
 #include "trainer/model/params.h"
+#include "trainer/optim/buffer_loops.h"
 #include "trainer/optim/state_refs.h"
 
 namespace rnnsearch {

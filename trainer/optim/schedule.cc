@@ -18,8 +18,7 @@ ScheduleOptions ScheduleOptions::FromConfig(const TrainConfig& train) {
 }
 
 LrSchedule::LrSchedule(const ScheduleOptions& options) : options_(options) {
-  assert(options.kind == "constant" || options.kind == "inverse_sqrt" ||
-         options.kind == "plateau");
+  assert(options.kind == "constant" || options.kind == "inverse_sqrt" || options.kind == "plateau");
   assert(options.kind != "inverse_sqrt" || options.warmup_steps >= 1);
   assert(options.decay > 0.0 && options.decay <= 1.0 && options.patience >= 1);
 }
@@ -41,8 +40,7 @@ double LrSchedule::LearningRate(std::int64_t t) const {
 
 bool LrSchedule::OnValidation(double value, bool higher_is_better) {
   const bool improved =
-      !std::isnan(value) &&
-      (!has_best_ || (higher_is_better ? value > best_ : value < best_));
+      !std::isnan(value) && (!has_best_ || (higher_is_better ? value > best_ : value < best_));
   if (improved) {
     best_ = value;
     has_best_ = 1;

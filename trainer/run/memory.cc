@@ -1,10 +1,9 @@
 // The memory estimate and check of `rnnsearch train` (trainer/run/memory.h).
 #include "trainer/run/memory.h"
 
-#include <dnnl.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <dnnl.hpp>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -19,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kFloat = 4;
-constexpr double kShapeCache = 2;     // ModelOptions::shape_cache
-constexpr double kReadoutRows = 1024;  // ModelOptions::readout_rows
+constexpr double kShapeCache = 2;       // ModelOptions::shape_cache
+constexpr double kReadoutRows = 1024;   // ModelOptions::readout_rows
 constexpr double kEncoderPerGate = 24;  // floats per B T G He of an encoder layer (model.h)
 
 std::string ReadAll(const std::string& path) {
@@ -105,8 +104,8 @@ MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_voc
   const ModelDims d = ModelDims::From(config.model, src_vocab, tgt_vocab);
   MemoryEstimate m;
   m.parameters = ParameterFloats(d);
-  m.state_copies = 2 + (config.train.optimizer == "adam" ? 2 : 0) +
-                   (config.train.ema_decay > 0 ? 1 : 0);
+  m.state_copies =
+      2 + (config.train.optimizer == "adam" ? 2 : 0) + (config.train.ema_decay > 0 ? 1 : 0);
   m.state_bytes = kFloat * static_cast<double>(m.parameters) * m.state_copies;
 
   const DataConfig& data = config.data;
@@ -126,8 +125,8 @@ MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_voc
   // The model's buffers (model_parts.h): x, y with masks and gradients;
   // h per layer and two layer gradients; mean, s0; states, contexts and
   // their gradients; alphas; the readout dropout mask; the target ids.
-  double floats = 6 * T * B * E + (L + 2) * T * B * C + 2 * B * C + B * Hd +
-                  2 * (T + 1) * B * Hd + 2 * T * B * C + T * B * T + T * B * O + T * B;
+  double floats = 6 * T * B * E + (L + 2) * T * B * C + 2 * B * C + B * Hd + 2 * (T + 1) * B * Hd +
+                  2 * T * B * C + T * B * T + T * B * O + T * B;
   // One entry of each shape cache: the encoder layers (oneDNN), the
   // decoder cell and the attention.
   double encoder = 0;
@@ -174,8 +173,8 @@ void CheckMemoryFits(const MemoryEstimate& e, int ranks_here, const AvailableMem
   if (available.bytes < 0 || need <= static_cast<double>(available.bytes)) return;
   std::ostringstream out;
   out << "the run needs about " << FormatBytes(need) << " of memory";
-  if (ranks_here > 1) out << " (" << ranks_here << " ranks on this node, " << FormatBytes(e.total())
-                          << " each)";
+  if (ranks_here > 1)
+    out << " (" << ranks_here << " ranks on this node, " << FormatBytes(e.total()) << " each)";
   out << ", but " << FormatBytes(static_cast<double>(available.bytes)) << " is available ("
       << available.source << "). Estimate per rank: " << FormatBytes(e.state_bytes) << " for "
       << WithCommas(e.parameters) << " parameters x " << e.state_copies
@@ -193,14 +192,14 @@ void CheckParametersFit(const ModelDims& dims, int ranks_here, const AvailableMe
                         const std::string& what) {
   const double need = kFloat * static_cast<double>(ParameterFloats(dims)) * ranks_here;
   if (available.bytes < 0 || need <= static_cast<double>(available.bytes)) return;
-  throw UserError(what + " has " + WithCommas(ParameterFloats(dims)) +
-                  " parameters (model.emb_dim " + std::to_string(dims.E) + ", model.enc_dim " + std::to_string(dims.He) +
-                  ", model.dec_dim " + std::to_string(dims.Hd) + ", model.enc_layers " +
-                  std::to_string(dims.enc_layers) + ", vocabularies " + std::to_string(dims.Vs) +
-                  " and " + std::to_string(dims.Vt) + "): " + FormatBytes(need) + " for " +
-                  std::to_string(ranks_here) + " rank(s) on this node, but " +
-                  FormatBytes(static_cast<double>(available.bytes)) + " is available (" +
-                  available.source + ")");
+  throw UserError(
+      what + " has " + WithCommas(ParameterFloats(dims)) + " parameters (model.emb_dim " +
+      std::to_string(dims.E) + ", model.enc_dim " + std::to_string(dims.He) + ", model.dec_dim " +
+      std::to_string(dims.Hd) + ", model.enc_layers " + std::to_string(dims.enc_layers) +
+      ", vocabularies " + std::to_string(dims.Vs) + " and " + std::to_string(dims.Vt) +
+      "): " + FormatBytes(need) + " for " + std::to_string(ranks_here) +
+      " rank(s) on this node, but " + FormatBytes(static_cast<double>(available.bytes)) +
+      " is available (" + available.source + ")");
 }
 
 void Allocating(const std::string& what, const std::function<void()>& allocate) {

@@ -43,10 +43,10 @@
 namespace rnnsearch {
 
 struct MemoryEstimate {
-  double state_bytes = 0;        // parameters, gradients, optimizer state, moving average
-  double activation_bytes = 0;   // one batch's activations and the ops' buffers
-  std::int64_t parameters = 0;   // P, padding included
-  int state_copies = 0;          // copies of P in state_bytes
+  double state_bytes = 0;       // parameters, gradients, optimizer state, moving average
+  double activation_bytes = 0;  // one batch's activations and the ops' buffers
+  std::int64_t parameters = 0;  // P, padding included
+  int state_copies = 0;         // copies of P in state_bytes
   std::int64_t batch_sentences = 0, steps = 0;  // the batch of the estimate: B, T
   double total() const { return state_bytes + activation_bytes; }
 };
@@ -56,8 +56,7 @@ struct MemoryEstimate {
 // `longest`: the training corpus's longest sentence in steps, </s>
 // included (0: unknown).
 MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_vocab,
-                                      std::int64_t tgt_vocab, int ranks,
-                                      std::int64_t longest = 0);
+                                      std::int64_t tgt_vocab, int ranks, std::int64_t longest = 0);
 
 // Memory this process can still use: MemAvailable of /proc/meminfo, or the
 // room left under the memory cgroup's limit (limit - usage, v1 or v2,

@@ -65,7 +65,7 @@ struct ProgressFigures {
   double epoch = 0;            // epochs done, fractional (1.25: a quarter into the second)
   double loss = 0;             // mean cross-entropy per target token
   double lr = 0;
-  double grad_norm = 0;        // before clipping
+  double grad_norm = 0;  // before clipping
   double src_tokens_per_s = 0;
   double tgt_tokens_per_s = 0;
   // Shares of rank 0's step time (steps since the last report in this
@@ -74,8 +74,8 @@ struct ProgressFigures {
   // computing); < 0: not shown (sync: one rank).
   double data_share = -1;
   double sync_share = -1;
-  double elapsed_s = 0;        // training time of the run so far
-  double time_left_s = -1;     // < 0: unknown (no limit set, or no rate yet)
+  double elapsed_s = 0;     // training time of the run so far
+  double time_left_s = -1;  // < 0: unknown (no limit set, or no rate yet)
   // Steps of the run so far skipped for a NaN or infinite gradient norm
   // (the line shows them when there are any).
   std::int64_t skipped_steps = 0;

@@ -11,9 +11,9 @@
 
 #include "common/config.h"
 #include "io/checkpoint.h"
+#include "trainer/model/params.h"
 #include "trainer/optim/ema.h"
 #include "trainer/optim/optimizer.h"
-#include "trainer/model/params.h"
 #include "trainer/optim/schedule.h"
 #include "trainer/optim/state_refs.h"
 
@@ -29,7 +29,7 @@ struct ProgressWindow {
   std::int64_t tgt_tokens = 0;  // real target tokens
   std::int64_t src_tokens = 0;
   std::int64_t steps = 0;
-  double seconds = 0;           // wall time of the steps (for the token rates)
+  double seconds = 0;  // wall time of the steps (for the token rates)
   // Not checkpointed: this process's steps since the report (or its
   // start) and the time they spent waiting for the batch reader and in
   // the gradient sync (GradSync::Finish), for the progress's shares.
@@ -49,9 +49,9 @@ class RunState {
   ParamSet grads;
   Optimizer optimizer;
   LrSchedule schedule;
-  std::optional<Ema> ema;   // train.ema_decay > 0
+  std::optional<Ema> ema;  // train.ema_decay > 0
   ProgressWindow window;
-  TrainingState training;   // step, epoch, data position, best metric, patience, elapsed
+  TrainingState training;          // step, epoch, data position, best metric, patience, elapsed
   std::uint64_t batches_done = 0;  // forward-backward calls so far: the dropout counter
   std::uint64_t seed = 0;          // train.seed (the dropout masks' seed)
 

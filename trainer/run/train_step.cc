@@ -40,8 +40,8 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
     const Batch& batch = batches[k];
     GradReadyFn ready;
     if (k + 1 == batches.size()) ready = sync.BeginLastBackward(state.grads);
-    const StepResult r =
-        model.ForwardBackward(state.params, state.grads, batch, grad_scale, state.batches_done, ready);
+    const StepResult r = model.ForwardBackward(state.params, state.grads, batch, grad_scale,
+                                               state.batches_done, ready);
     ++state.batches_done;
     out.totals.loss += r.loss;
     out.totals.tgt_tokens += r.tokens;
@@ -52,10 +52,9 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   sync.Finish(state.grads, out.totals);
   out.sync_seconds = Now() - sync_start;
   if (out.totals.tgt_tokens != global_tokens) {
-    throw std::logic_error("internal error: the ranks processed " +
-                           std::to_string(out.totals.tgt_tokens) +
-                           " target tokens, the global batches hold " +
-                           std::to_string(global_tokens));
+    throw std::logic_error(
+        "internal error: the ranks processed " + std::to_string(out.totals.tgt_tokens) +
+        " target tokens, the global batches hold " + std::to_string(global_tokens));
   }
 
   out.lr = state.schedule.LearningRate(t);

@@ -27,9 +27,9 @@
 #include "common/config.h"
 #include "io/batch_reader.h"
 #include "trainer/dist/grad_sync.h"
-#include "trainer/run/gradient_poison.h"
 #include "trainer/model/model.h"
 #include "trainer/optim/optimizer.h"
+#include "trainer/run/gradient_poison.h"
 #include "trainer/run/run_state.h"
 
 namespace rnnsearch {

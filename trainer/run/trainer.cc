@@ -13,8 +13,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
-#include "trainer/run/checkpointing.h"
 #include "trainer/model/init.h"
+#include "trainer/run/checkpointing.h"
 #include "trainer/run/memory.h"
 #include "trainer/run/stop_signal.h"
 
@@ -41,14 +41,15 @@ std::string StopReasonText(StopReason reason, int signal) {
     case StopReason::kEpochs: return "train.max_epochs reached (the data is used up)";
     case StopReason::kMaxSteps: return "train.max_steps reached";
     case StopReason::kMaxTime: return "train.max_time reached";
-    case StopReason::kEarlyStop: return "early stopping (train.patience validations without a new best)";
+    case StopReason::kEarlyStop:
+      return "early stopping (train.patience validations without a new best)";
     case StopReason::kSignal: return "stopped by a signal: " + StopSignalName(signal);
   }
   return "?";
 }
 
-Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm,
-                 ops::Context& ctx, std::unique_ptr<GradSync> sync)
+Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm, ops::Context& ctx,
+                 std::unique_ptr<GradSync> sync)
     : config_(config),
       options_(options),
       comm_(comm),
@@ -60,9 +61,10 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
                    << " spoils the gradient of these steps";
   }
   if (config.data.train.empty()) {
-    throw CollectiveError("data.train: expected the directory of the training shards "
-                          "(rnnsearch preprocess --out), found an empty string",
-                          1);
+    throw CollectiveError(
+        "data.train: expected the directory of the training shards "
+        "(rnnsearch preprocess --out), found an empty string",
+        1);
   }
   RunCollectively(comm, [&] { corpus_ = Corpus::OpenNamed("data.train", config.data.train); });
   const Vocab& src_vocab = corpus_->src_vocab();
@@ -71,19 +73,20 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   // Refuse a run that cannot fit before allocating it (trainer/run/memory.h).
   RunCollectively(comm, [&] {
     const Manifest& m = corpus_->manifest();  // histograms: [length] = sentences
-    const auto longest = static_cast<std::int64_t>(
-        std::max(m.src_length_hist.size(), m.tgt_length_hist.size()) - 1);
+    const auto longest =
+        static_cast<std::int64_t>(std::max(m.src_length_hist.size(), m.tgt_length_hist.size()) - 1);
     CheckMemoryFits(EstimateTrainingMemory(config, dims.Vs, dims.Vt, comm.size(), longest),
                     comm.local_size(), MachineAvailableMemory());
   });
   RunCollectively(comm, [&] {
-    Allocating("the model and its parameters, gradients and optimizer state (model.*, "
-               "train.optimizer, train.ema_decay)",
-               [&] {
-                 const ModelOptions model_options = ModelOptions::FromConfig(config.train);
-                 model_ = std::make_unique<Model>(ctx, dims, model_options);
-                 state_ = std::make_unique<RunState>(dims, config.train);
-               });
+    Allocating(
+        "the model and its parameters, gradients and optimizer state (model.*, "
+        "train.optimizer, train.ema_decay)",
+        [&] {
+          const ModelOptions model_options = ModelOptions::FromConfig(config.train);
+          model_ = std::make_unique<Model>(ctx, dims, model_options);
+          state_ = std::make_unique<RunState>(dims, config.train);
+        });
   });
   RunState& s = *state_;
 
@@ -118,8 +121,8 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
     t.bad_validations = 0;
   }
   RunCollectively(comm, [&] {
-    reader_ = std::make_unique<BatchReader>(corpus_, ReaderOptionsFromConfig(config, comm),
-                                            t.position);
+    reader_ =
+        std::make_unique<BatchReader>(corpus_, ReaderOptionsFromConfig(config, comm), t.position);
   });
   if (!config.data.valid.empty()) {
     RunCollectively(comm, [&] {
@@ -139,10 +142,10 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   clock_start_ = Now();
 
   RNN_LOG(kInfo) << KindName(plan.kind) << (plan.path.empty() ? "" : " from '" + plan.path + "'")
-                 << ": step " << t.step << ", epoch " << EpochProgress() << "; "
-                 << s.params.count() << " parameters (Vs " << dims.Vs << ", Vt " << dims.Vt
-                 << ", " << config.model.cell << ", " << config.model.attention << " attention); "
-                 << corpus_->sentences() << " training pairs in '" << corpus_->dir() << "', "
+                 << ": step " << t.step << ", epoch " << EpochProgress() << "; " << s.params.count()
+                 << " parameters (Vs " << dims.Vs << ", Vt " << dims.Vt << ", " << config.model.cell
+                 << ", " << config.model.attention << " attention); " << corpus_->sentences()
+                 << " training pairs in '" << corpus_->dir() << "', "
                  << reader_->BatchesInEpoch(t.position.epoch) << " batches per epoch; "
                  << comm.size() << " rank(s) x " << ctx.threads() << " thread(s); run directory '"
                  << options.run_dir << "'";
@@ -166,17 +169,18 @@ double Trainer::EpochProgress() {
 std::optional<StepOutcome> Trainer::Step() {
   const double max_time = config_.train.max_time;
   std::optional<StepOutcome> outcome;
-  Allocating("the activations of a training batch (data.batch_tokens, data.batch_sentences, "
-             "data.max_len, model.*)",
-             [&] {
-               outcome = TrainStep(
-                   *model_, *sync_, *reader_, *state_, config_.train,
-                   [&](StepTotals& t) {
-                     t.stop_signal = StopSignal() != 0 ? 1 : 0;
-                     t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
-                   },
-                   &poison_);
-             });
+  Allocating(
+      "the activations of a training batch (data.batch_tokens, data.batch_sentences, "
+      "data.max_len, model.*)",
+      [&] {
+        outcome = TrainStep(
+            *model_, *sync_, *reader_, *state_, config_.train,
+            [&](StepTotals& t) {
+              t.stop_signal = StopSignal() != 0 ? 1 : 0;
+              t.stop_time = max_time > 0 && Elapsed() >= max_time ? 1 : 0;
+            },
+            &poison_);
+      });
   return outcome;
 }
 
@@ -359,9 +363,9 @@ bool Trainer::Validate(bool report_only) {
   }
   if (comm_.rank() == 0) {
     std::ostringstream line;
-    line << (report_only ? "final validation" : "validation") << " at step " << t.step
-         << " | loss " << r.loss << " | ppl " << r.perplexity << " | BLEU " << r.bleu.score
-         << " (greedy, " << r.sentences << " sentences)";
+    line << (report_only ? "final validation" : "validation") << " at step " << t.step << " | loss "
+         << r.loss << " | ppl " << r.perplexity << " | BLEU " << r.bleu.score << " (greedy, "
+         << r.sentences << " sentences)";
     if (t.best_step >= 0) {
       line << " | best " << metric << " " << t.best_value << " at step " << t.best_step;
     }

@@ -58,9 +58,9 @@
 #include "io/corpus.h"
 #include "ops/context.h"
 #include "trainer/dist/grad_sync.h"
+#include "trainer/model/model.h"
 #include "trainer/run/gradient_poison.h"
 #include "trainer/run/metrics.h"
-#include "trainer/model/model.h"
 #include "trainer/run/run_state.h"
 #include "trainer/run/start.h"
 #include "trainer/run/train_step.h"
@@ -132,7 +132,7 @@ class Trainer {
   double start_elapsed_ = 0;                    // elapsed_seconds when this process started
   std::int64_t start_step_ = 0;
   double start_epoch_ = 0;
-  double clock_start_ = 0;                      // steady clock, seconds
+  double clock_start_ = 0;  // steady clock, seconds
   std::int64_t last_saved_step_ = -1;
   std::string last_checkpoint_;
   double last_lr_ = 0;

@@ -37,8 +37,9 @@ std::string GetString(const std::string& in, std::size_t& pos) {
 std::vector<std::int32_t> Column(const std::vector<std::int32_t>& ids, int B, int b, int len) {
   std::vector<std::int32_t> out(static_cast<std::size_t>(len));
   for (int t = 0; t < len; ++t) {
-    out[static_cast<std::size_t>(t)] = ids[static_cast<std::size_t>(t) * static_cast<std::size_t>(B) +
-                                           static_cast<std::size_t>(b)];
+    out[static_cast<std::size_t>(t)] =
+        ids[static_cast<std::size_t>(t) * static_cast<std::size_t>(B) +
+            static_cast<std::size_t>(b)];
   }
   return out;
 }
@@ -80,8 +81,8 @@ Validator::Validator(Comm& comm, ops::Context& ctx, const Config& config, const 
                     "' has other vocabularies than the training corpus '" + train.dir() +
                     "' (source " + corpus_->src_vocab().hash_hex() + " vs " +
                     train.src_vocab().hash_hex() + ", target " + corpus_->tgt_vocab().hash_hex() +
-                    " vs " + train.tgt_vocab().hash_hex() +
-                    "); preprocess it with --vocab-from " + train.dir());
+                    " vs " + train.tgt_vocab().hash_hex() + "); preprocess it with --vocab-from " +
+                    train.dir());
   }
   if (comm_.rank() == 0) LoadReferences();
 }
@@ -97,8 +98,8 @@ void Validator::LoadReferences() {
     have_references_ = true;
   } catch (const UserError& e) {
     RNN_LOG(kWarn) << "validation BLEU is scored against the decoded target ids of '"
-                   << corpus_->dir() << "' (unknown words as <unk>), not against the text: "
-                   << e.what();
+                   << corpus_->dir()
+                   << "' (unknown words as <unk>), not against the text: " << e.what();
   }
 }
 
@@ -123,9 +124,10 @@ ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_p
       const std::int64_t line = batch->line[static_cast<std::size_t>(b)];
       mine.append(reinterpret_cast<const char*>(&line), sizeof line);
       PutString(mine, vocab.Decode(outs[static_cast<std::size_t>(b)]));
-      PutString(mine, have_references_ ? std::string()
-                                       : vocab.Decode(Column(batch->tgt, batch->size, b,
-                                                             batch->tgt_len[static_cast<std::size_t>(b)])));
+      PutString(mine, have_references_
+                          ? std::string()
+                          : vocab.Decode(Column(batch->tgt, batch->size, b,
+                                                batch->tgt_len[static_cast<std::size_t>(b)])));
     }
   }
   comm_.Allreduce(sums, 3, ReduceOp::kSum);

@@ -26,8 +26,8 @@
 #include "common/config.h"
 #include "io/corpus.h"
 #include "ops/context.h"
-#include "trainer/eval/bleu.h"
 #include "trainer/decode/greedy.h"
+#include "trainer/eval/bleu.h"
 #include "trainer/model/model.h"
 
 namespace rnnsearch {
@@ -37,7 +37,7 @@ struct ValidationResult {
   double perplexity = 0;  // exp(loss)
   BleuScore bleu;         // greedy translations against the references
   std::int64_t sentences = 0, tgt_tokens = 0;
-  double seconds = 0;     // wall time of the validation
+  double seconds = 0;  // wall time of the validation
 };
 
 // The value of train.early_stop_metric (bleu | perplexity | loss).

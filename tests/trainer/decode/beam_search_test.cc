@@ -45,8 +45,8 @@ ParamSet RandomModel(const ModelDims& dims, std::uint32_t seed, float eos_bias =
 }
 
 // Source sentences of these lengths (without </s>), ids of real words.
-std::vector<std::vector<std::int32_t>> Sources(const std::vector<int>& lengths,
-                                               const ModelDims& d, std::uint32_t seed) {
+std::vector<std::vector<std::int32_t>> Sources(const std::vector<int>& lengths, const ModelDims& d,
+                                               std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> id(Vocab::kNumSpecial, static_cast<int>(d.Vs) - 1);
   std::vector<std::vector<std::int32_t>> out;

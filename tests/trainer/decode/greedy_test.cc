@@ -54,7 +54,8 @@ TEST(Greedy, EachTokenIsTheTeacherForcedArgmax) {
     for (int b = 0; b < batch.size; ++b) {
       const int len = batch.src_len[static_cast<std::size_t>(b)];
       std::vector<std::int32_t> src;
-      for (int t = 0; t < len; ++t) src.push_back(batch.src[static_cast<std::size_t>(t * batch.size + b)]);
+      for (int t = 0; t < len; ++t)
+        src.push_back(batch.src[static_cast<std::size_t>(t * batch.size + b)]);
       std::vector<std::int32_t> y = out[static_cast<std::size_t>(b)];
       const int limit = len + 3;
       ASSERT_LE(static_cast<int>(y.size()), limit);
@@ -102,8 +103,8 @@ TEST(Greedy, LengthLimitAndBestToken) {
   Model model(ctx, d, ModelOptions{});
   GreedyDecoder greedy(ctx, model, GreedyOptions{.max_len_ratio = 0.0, .max_len_extra = 2});
   const Batch batch = MakeBatch({3, 6}, {1, 1}, d, 3);
-  for (const auto& y : greedy.Translate(params, batch.src.data(), batch.src_len.data(), 2,
-                                        batch.src_steps)) {
+  for (const auto& y :
+       greedy.Translate(params, batch.src.data(), batch.src_len.data(), 2, batch.src_steps)) {
     EXPECT_LE(y.size(), 2u);
   }
   // <pad> and <s> are never chosen, ties go to the lowest id.
@@ -123,15 +124,17 @@ TEST(Greedy, GrowingBatchesGiveTheSameTranslations) {
   Model model(ctx, d, ModelOptions{});
   GreedyDecoder greedy(ctx, model);
   const Batch small = MakeBatch({4, 3}, {1, 1}, d, 31);
-  const auto a = greedy.Translate(params, small.src.data(), small.src_len.data(), 2, small.src_steps);
+  const auto a =
+      greedy.Translate(params, small.src.data(), small.src_len.data(), 2, small.src_steps);
   GreedyDecoder fresh(ctx, model);
-  const auto b = fresh.Translate(params, small.src.data(), small.src_len.data(), 2, small.src_steps);
+  const auto b =
+      fresh.Translate(params, small.src.data(), small.src_len.data(), 2, small.src_steps);
   EXPECT_EQ(a, b);
   const Batch big = MakeBatch({4, 3, 9, 8, 2}, {1, 1, 1, 1, 1}, d, 77);
   const auto c = greedy.Translate(params, big.src.data(), big.src_len.data(), 5, big.src_steps);
   EXPECT_EQ(c.size(), 5u);
-  const auto again = greedy.Translate(params, small.src.data(), small.src_len.data(), 2,
-                                      small.src_steps);
+  const auto again =
+      greedy.Translate(params, small.src.data(), small.src_len.data(), 2, small.src_steps);
   EXPECT_EQ(a, again);
 }
 

@@ -39,7 +39,8 @@ ParamSet RandomModel(const ModelDims& dims, std::uint32_t seed) {
 // Word vocabularies of the tiny dims' sizes (Vs = 11, Vt = 13).
 Vocab Words(const std::string& stem, std::int64_t size) {
   std::vector<std::string> words;
-  for (std::int64_t i = Vocab::kNumSpecial; i < size; ++i) words.push_back(stem + std::to_string(i));
+  for (std::int64_t i = Vocab::kNumSpecial; i < size; ++i)
+    words.push_back(stem + std::to_string(i));
   return Vocab::FromWords(words, "rescorer test " + stem);
 }
 
@@ -165,9 +166,8 @@ TEST(Rescorer, PlansBatchesOfSimilarLengthsWithinTheLimits) {
   }
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << i;
   EXPECT_LT(batches.size(), 20u);
-  EXPECT_TRUE(std::any_of(batches.begin(), batches.end(), [](const auto& b) {
-    return b.size() == 1 && b[0] == 17;
-  }));
+  EXPECT_TRUE(std::any_of(batches.begin(), batches.end(),
+                          [](const auto& b) { return b.size() == 1 && b[0] == 17; }));
 }
 
 TEST(Rescorer, ScoresTextAsItsEncodingAndEmptyLines) {

@@ -138,8 +138,7 @@ TEST_F(DistCli, OneTwoAndFourRanksAgreeAndRepeatExactly) {
   ASSERT_EQ(l4.size(), 8u);
   for (std::size_t k = 0; k < l1.size(); ++k) {
     EXPECT_EQ(l1[k].first, l4[k].first);
-    EXPECT_NEAR(l1[k].second, l4[k].second, loss_tol * std::fabs(l1[k].second))
-        << "step " << k + 1;
+    EXPECT_NEAR(l1[k].second, l4[k].second, loss_tol * std::fabs(l1[k].second)) << "step " << k + 1;
   }
 }
 

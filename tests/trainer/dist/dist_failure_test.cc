@@ -189,9 +189,11 @@ TEST_F(DistFailure, IoErrorOnOneRankEndsTheJobNamingTheRankAndTheFile) {
   if (HasFatalFailure()) return;
   const std::string start = "start=$(date +%s); ";
   const ProcessResult r = RunProcess(
-      "cd " + root_.string() + " && " + start + "timeout -k 5 120 " + Mpiexec(2) + RNNSEARCH_BINARY +
+      "cd " + root_.string() + " && " + start + "timeout -k 5 120 " + Mpiexec(2) +
+      RNNSEARCH_BINARY +
       " train --config tiny.yaml --run-dir io --set data.train=big --set data.batch_sentences=1 "
-      "--set train.max_steps=100000 --set data.prefetch=1 --set dist.overlap=true; echo \"status=$?\"; "
+      "--set train.max_steps=100000 --set data.prefetch=1 --set dist.overlap=true; echo "
+      "\"status=$?\"; "
       "echo \"seconds=$(( $(date +%s) - start ))\"");
   const long status = NumberAfter(r.out, "status=");
   EXPECT_NE(status, 0) << r.err;
@@ -251,8 +253,7 @@ TEST_F(DistFailure, WrapperEndsAnMpirunStuckAfterItsRanksEnded) {
       " -n 2 -- --run-dir stuck; echo \"status=$?\"; echo \"seconds=$(( $(date +%s) - start ))\"");
   EXPECT_NE(NumberAfter(r.out, "status="), 0) << r.err;
   EXPECT_LT(NumberAfter(r.out, "seconds="), 30) << r.err;
-  EXPECT_NE(r.err.find("still running 3s after every rank it started had ended"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("still running 3s after every rank it started had ended"), std::string::npos)
       << r.err;
 }
 

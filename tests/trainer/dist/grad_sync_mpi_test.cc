@@ -1,8 +1,6 @@
 // GradSync (trainer/dist/grad_sync.h) under 1, 2 and 3 processes: after
 // Finish every rank holds the sum of all ranks' gradient buffers and
 // totals; a stop request on one rank reaches every rank.
-#include "trainer/dist/grad_sync.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -16,10 +14,11 @@
 #include <vector>
 
 #include "tests/mpi_test_env.h"
-#include "trainer/optim/ema.h"
-#include "trainer/dist/grad_sync_shm.h"
-#include "trainer/optim/optimizer.h"
 #include "tests/trainer/model_fixture.h"
+#include "trainer/dist/grad_sync.h"
+#include "trainer/dist/grad_sync_shm.h"
+#include "trainer/optim/ema.h"
+#include "trainer/optim/optimizer.h"
 
 namespace rnnsearch {
 namespace {
@@ -61,7 +60,7 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
 TEST(GradSync, AutoOverlapsOnlyAcrossNodes) {
   EXPECT_FALSE(UseOverlappedSync("auto", 2, 2));  // one node
   EXPECT_FALSE(UseOverlappedSync("auto", 8, 8));
-  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));   // two nodes of 2
+  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));  // two nodes of 2
   EXPECT_TRUE(UseOverlappedSync("auto", 3, 1));
   EXPECT_TRUE(UseOverlappedSync("true", 2, 2));
   EXPECT_FALSE(UseOverlappedSync("false", 4, 2));

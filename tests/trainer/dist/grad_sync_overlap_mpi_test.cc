@@ -167,8 +167,8 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
         std::pair{std::int64_t{200}, 1}, std::pair{std::int64_t{1} << 30, 200}}) {
     OverlapGradSync sync(comm, cap, poll_us);
     for (int step = 0; step < 3; ++step) {
-      SCOPED_TRACE("cap " + std::to_string(cap) + " poll_us " + std::to_string(poll_us) +
-                   " step " + std::to_string(step));
+      SCOPED_TRACE("cap " + std::to_string(cap) + " poll_us " + std::to_string(poll_us) + " step " +
+                   std::to_string(step));
       ParamSet mine(d);
       FillRandom(mine, static_cast<std::uint32_t>(1000 * step + r));
       const BlockingSums sums(*blocking, mine);

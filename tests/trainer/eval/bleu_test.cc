@@ -4,11 +4,11 @@
 // shorter than its reference, unicode punctuation, lowercasing.
 #include "trainer/eval/bleu.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace rnnsearch {
 namespace {
@@ -16,7 +16,8 @@ namespace {
 using Lines = std::vector<std::string>;
 
 // sacreBLEU's README example: 3 hypotheses, 2 reference streams.
-const Lines kHyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+const Lines kHyps = {"The dog bit the man.", "It wasn't surprising.",
+                     "The man had just bitten him."};
 const std::vector<Lines> kRefs = {
     {"The dog bit the man.", "It was not unexpected.", "The man bit him first."},
     {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."}};
@@ -45,9 +46,10 @@ TEST(Bleu, SacreBleuCorpusCases) {
 
 TEST(Bleu, SacreBleuReadmeLines) {
   // The lines of sacreBLEU's README (2.x) for the same example.
-  EXPECT_EQ(FormatBleu(CorpusBleu(kHyps, kRefs), BleuSignature(BleuOptions{}, ReferenceCount(kRefs))),
-            "BLEU|nrefs:2|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 48.53 "
-            "82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)");
+  EXPECT_EQ(
+      FormatBleu(CorpusBleu(kHyps, kRefs), BleuSignature(BleuOptions{}, ReferenceCount(kRefs))),
+      "BLEU|nrefs:2|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3 = 48.53 "
+      "82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)");
   // An empty string is an absent reference: a variable number of references.
   std::vector<Lines> variable = kRefs;
   variable[0][0] = "";
@@ -110,14 +112,14 @@ TEST(Bleu, SacreBleuScoringFromStatistics) {
   // Degenerate statistics score 0 with floor smoothing (sacreBLEU's cases).
   BleuOptions floor;
   floor.smooth_method = "floor";
-  for (const auto& [correct, total, sys, ref, value] :
-       std::vector<std::tuple<std::vector<std::int64_t>, std::vector<std::int64_t>, int, int,
-                              double>>{{{0, 0, 0, 0}, {4, 4, 2, 1}, 0, 1, 0.0},
-                                       {{0, 0, 0, 0}, {10, 11, 12, 0}, 14, 10, 0.0},
-                                       {{0, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 0.0},
-                                       {{6, 5, 4, 0}, {6, 5, 4, 3}, 6, 6, 0.0},
-                                       {{0, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 0.1},
-                                       {{0, 0, 0, 0}, {0, 0, 0, 0}, 1, 5, 0.01}}) {
+  for (const auto& [correct, total, sys, ref, value] : std::vector<
+           std::tuple<std::vector<std::int64_t>, std::vector<std::int64_t>, int, int, double>>{
+           {{0, 0, 0, 0}, {4, 4, 2, 1}, 0, 1, 0.0},
+           {{0, 0, 0, 0}, {10, 11, 12, 0}, 14, 10, 0.0},
+           {{0, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 0.0},
+           {{6, 5, 4, 0}, {6, 5, 4, 3}, 6, 6, 0.0},
+           {{0, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 0.1},
+           {{0, 0, 0, 0}, {0, 0, 0, 0}, 1, 5, 0.01}}) {
     BleuStats d;
     d.correct = correct;
     d.total = total;
@@ -169,8 +171,8 @@ TEST(Bleu, LowercaseAndClosestReferenceLength) {
 
 TEST(Bleu, StatisticsOfPartsAddUp) {
   BleuStats parts = BleuStatistics({kHyps[0]}, {{kRefs[0][0]}, {kRefs[1][0]}});
-  parts += BleuStatistics({kHyps[1], kHyps[2]}, {{kRefs[0][1], kRefs[0][2]},
-                                                 {kRefs[1][1], kRefs[1][2]}});
+  parts += BleuStatistics({kHyps[1], kHyps[2]},
+                          {{kRefs[0][1], kRefs[0][2]}, {kRefs[1][1], kRefs[1][2]}});
   const BleuStats whole = BleuStatistics(kHyps, kRefs);
   EXPECT_EQ(parts.correct, whole.correct);
   EXPECT_EQ(parts.total, whole.total);
@@ -186,7 +188,8 @@ TEST(Bleu, SignatureOfSmoothingWithAValue) {
             "nrefs:2|case:mixed|eff:no|tok:13a|smooth:floor[0.10]|version:2.4.3");
   o.smooth_method = "add-k";
   o.tokenize = "none";
-  EXPECT_EQ(BleuSignature(o, 1), "nrefs:1|case:mixed|eff:no|tok:none|smooth:add-k[1.00]|version:2.4.3");
+  EXPECT_EQ(BleuSignature(o, 1),
+            "nrefs:1|case:mixed|eff:no|tok:none|smooth:add-k[1.00]|version:2.4.3");
 }
 
 }  // namespace

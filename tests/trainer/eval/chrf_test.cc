@@ -2,10 +2,10 @@
 // 2.x) and against scores worked out by hand for the default settings.
 #include "trainer/eval/chrf.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace rnnsearch {
 namespace {
@@ -42,10 +42,10 @@ TEST(Chrf, SacreBleuEpsSmoothingCases) {
                     "in that area - that is the scientists ."},
                    o),
               63.361730, 1e-4);
-  EXPECT_NEAR(Chrf({" Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. "},
-                   {"Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."},
-                   o),
-              64.1302698, 1e-4);
+  EXPECT_NEAR(
+      Chrf({" Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. "},
+           {"Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."}, o),
+      64.1302698, 1e-4);
   EXPECT_NEAR(Chrf({"Niemand hat die Absicht, eine Mauer zu errichten"},
                    {"Niemand hat die Absicht, eine Mauer zu errichten"}, o),
               100.0, 1e-4);
@@ -64,10 +64,10 @@ TEST(Chrf, SacreBleuEffectiveOrderCases) {
 
 TEST(Chrf, SacreBleuKeepWhitespaceCases) {
   const ChrfOptions o = Beta3(false, true);
-  EXPECT_NEAR(Chrf({"Die Beziehung zwischen Obama und Netanjahu ist nicht gerade freundlich."},
-                   {"Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."},
-                   o),
-              67.3481606, 1e-4);
+  EXPECT_NEAR(
+      Chrf({"Die Beziehung zwischen Obama und Netanjahu ist nicht gerade freundlich."},
+           {"Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."}, o),
+      67.3481606, 1e-4);
   EXPECT_NEAR(Chrf({"risk assessment must be made of those who are qualified and expertise in "
                     "the sector - these are the scientists ."},
                    {"risk assessment has to be undertaken by those who are qualified and expert "
@@ -84,9 +84,10 @@ TEST(Chrf, SacreBleuSentenceLevelCases) {
                     "zemře."},
                    o),
               39.14078509, 1e-4);
-  EXPECT_NEAR(Chrf({"Nebo prostě nemají vybavení, které by jim pomohlo, uvedli lékaři."},
-                   {"A někdy nemáme ani potřebný materiál, abychom jim pomohli, popsali lékaři."}, o),
-              31.22557079, 1e-4);
+  EXPECT_NEAR(
+      Chrf({"Nebo prostě nemají vybavení, které by jim pomohlo, uvedli lékaři."},
+           {"A někdy nemáme ani potřebný materiál, abychom jim pomohli, popsali lékaři."}, o),
+      31.22557079, 1e-4);
   EXPECT_NEAR(Chrf({"Lapali po dechu, jejich životy skončily dřív, než skutečně začaly."},
                    {"Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, "
                     "připomněli."},
@@ -129,8 +130,7 @@ TEST(Chrf, StatisticsOfPartsAddUp) {
   const Lines hyps = {"Der Hund biss den Mann.", "", "Überraschend."};
   const Lines refs = {"Der Hund hat den Mann gebissen.", "Niemand", "Nicht überraschend."};
   std::vector<std::int64_t> parts = ChrfStatistics({hyps[0]}, {{refs[0]}});
-  const std::vector<std::int64_t> rest =
-      ChrfStatistics({hyps[1], hyps[2]}, {{refs[1], refs[2]}});
+  const std::vector<std::int64_t> rest = ChrfStatistics({hyps[1], hyps[2]}, {{refs[1], refs[2]}});
   for (std::size_t k = 0; k < parts.size(); ++k) parts[k] += rest[k];
   EXPECT_EQ(parts, ChrfStatistics(hyps, {refs}));
 }

@@ -4,6 +4,7 @@
 // tokenized, lowercased, split and scored by tests/trainer/eval/sacre_oracle.py
 // (Python's str and re) and by the C++ code, which must agree exactly on
 // every string and statistic. Skipped when python3 is not installed.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -15,8 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "trainer/eval/bleu.h"
 #include "trainer/eval/chrf.h"
 #include "trainer/eval/sacre_text.h"
@@ -26,15 +25,18 @@ namespace {
 
 // Pieces that exercise each rule of 13a and of Python's str methods.
 const std::vector<std::string> kWords = {
-    "The", "dog", "BIT", "man", "it's", "don't", "3.50", "1,000", "1990-2000", "5-", "a.b",
-    "Dr.Smith", ".5", ",x", "x,", "e.g.", "&amp;", "&quot;", "&lt;b&gt;", "&amp;quot;",
-    "<skipped>", "(hi)", "[x]", "{y}", "$", "%", "@", "#", "~", "^", "_", "`", "|", "\\", "/",
-    "+", "=", "*", ";", ":", "?", "!", "\"", "'", "-", "--", "Äpfel", "Straße", "ẞ", "ΣΟΦΟΣ",
-    "ΌΣΑ", "Σ", "ὈΔΥΣΣΕΎΣ", "İstanbul", "ǅ", "„Hallo“", "—", "…", "«oui»", "’", "ﬁne", "Ⅻ",
-    "日本語", "😀", "e\u0301", "A\u0345", "x\u200by", "so\u00adft", "ÀÉÎÕÜ", "ΑΣ'Σ", "Σ.",
-    "Ａ", "ǈ"};
-const std::vector<std::string> kSpaces = {" ", " ", " ", "  ", "\t", "\u00a0", "\u3000",
-                                          "\u2009", "\x1c", "\u0085", "\u2028", "\r", ""};
+    "The",       "dog",     "BIT",       "man",        "it's",      "don't",    "3.50",   "1,000",
+    "1990-2000", "5-",      "a.b",       "Dr.Smith",   ".5",        ",x",       "x,",     "e.g.",
+    "&amp;",     "&quot;",  "&lt;b&gt;", "&amp;quot;", "<skipped>", "(hi)",     "[x]",    "{y}",
+    "$",         "%",       "@",         "#",          "~",         "^",        "_",      "`",
+    "|",         "\\",      "/",         "+",          "=",         "*",        ";",      ":",
+    "?",         "!",       "\"",        "'",          "-",         "--",       "Äpfel",  "Straße",
+    "ẞ",         "ΣΟΦΟΣ",   "ΌΣΑ",       "Σ",          "ὈΔΥΣΣΕΎΣ",  "İstanbul", "ǅ",      "„Hallo“",
+    "—",         "…",       "«oui»",     "’",          "ﬁne",       "Ⅻ",        "日本語", "😀",
+    "e\u0301",   "A\u0345", "x\u200by",  "so\u00adft", "ÀÉÎÕÜ",     "ΑΣ'Σ",     "Σ.",     "Ａ",
+    "ǈ"};
+const std::vector<std::string> kSpaces = {
+    " ", " ", " ", "  ", "\t", "\u00a0", "\u3000", "\u2009", "\x1c", "\u0085", "\u2028", "\r", ""};
 
 std::string RandomLine(std::mt19937& rng) {
   const int n = static_cast<int>(rng() % 14);
@@ -93,7 +95,8 @@ TEST(SacrePython, AgreesWithPythonOnGeneratedText) {
       r << refs[i] << '\n';
     }
   }
-  const std::string script = std::string(RNNSEARCH_SOURCE_DIR) + "/tests/trainer/eval/sacre_oracle.py";
+  const std::string script =
+      std::string(RNNSEARCH_SOURCE_DIR) + "/tests/trainer/eval/sacre_oracle.py";
   const std::string command = "python3 " + script + " " + (dir / "hyps.txt").string() + " " +
                               (dir / "refs.txt").string() + " " + (dir / "out.txt").string();
   ASSERT_EQ(std::system(command.c_str()), 0) << command;

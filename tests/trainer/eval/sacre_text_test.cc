@@ -3,9 +3,9 @@
 // Python 3.11 gives for sacreBLEU's regular expressions and str methods.
 #include "trainer/eval/sacre_text.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace rnnsearch {
 namespace {
@@ -20,7 +20,8 @@ TEST(Tokenize13a, PunctuationNumbersAndEscapes) {
   EXPECT_EQ(Tok("well-known 1990-2000 and 5-"), "well-known 1990 - 2000 and 5 -");
   EXPECT_EQ(Tok("&quot;Hi&quot; &amp; &lt;b&gt; &amp;quot;"), "\" Hi \" & < b > & quot ;");
   EXPECT_EQ(Tok("<skipped>word <skip>"), "word < skip >");
-  EXPECT_EQ(Tok("Dr.Smith a.b 1.a a.,b 1,.2 .5 ,x"), "Dr . Smith a . b 1 . a a . , b 1 , . 2 . 5 , x");
+  EXPECT_EQ(Tok("Dr.Smith a.b 1.a a.,b 1,.2 .5 ,x"),
+            "Dr . Smith a . b 1 . a a . , b 1 , . 2 . 5 , x");
   EXPECT_EQ(Tok("don't [x]{y}~z^_`|@#%*+=;:/\\"),
             "don't [ x ] { y } ~ z ^ _ ` | @ # % * + = ; : / \\");
   EXPECT_EQ(Tok("  many   spaces\there  "), "many spaces here");
@@ -42,7 +43,9 @@ TEST(SacreText, PythonLower) {
 }
 
 TEST(SacreText, PythonWhitespace) {
-  const std::u32string s = sacre::DecodeUtf8("a\u00a0b\u3000c\u200bd\u2009e\x1c" "f ");
+  const std::u32string s = sacre::DecodeUtf8(
+      "a\u00a0b\u3000c\u200bd\u2009e\x1c"
+      "f ");
   const auto tokens = sacre::Split(s);
   ASSERT_EQ(tokens.size(), 5u);  // U+200B (zero width space) is not whitespace
   EXPECT_EQ(sacre::EncodeUtf8(tokens[2]), "c\u200bd");
@@ -60,7 +63,9 @@ TEST(SacreText, Utf8RoundTripAndInvalidBytes) {
   const std::u32string cps = sacre::DecodeUtf8(text);
   EXPECT_EQ(cps, (std::u32string{U'a', 0xE9, 0x20AC, 0x1D11E}));
   EXPECT_EQ(sacre::EncodeUtf8(cps), text);
-  EXPECT_EQ(sacre::DecodeUtf8("a\xff" "b\xc3"), (std::u32string{U'a', 0xFFFD, U'b', 0xFFFD}));
+  EXPECT_EQ(sacre::DecodeUtf8("a\xff"
+                              "b\xc3"),
+            (std::u32string{U'a', 0xFFFD, U'b', 0xFFFD}));
   EXPECT_EQ(sacre::DecodeUtf8("\xed\xa0\x80"), (std::u32string(3, 0xFFFD)));  // a surrogate
 }
 

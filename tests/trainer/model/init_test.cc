@@ -30,7 +30,8 @@ ModelDims Dims(int layers, const std::string& cell = "gru") {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 TEST(Init, DeterministicAndSeeded) {
@@ -50,8 +51,7 @@ TEST(Init, IndependentOfLayout) {
   InitParams(one, 3);
   InitParams(two, 3);
   for (const ParamSpec& s : one.specs()) {
-    EXPECT_EQ(0, std::memcmp(one.Get(s.name), two.Get(s.name), s.size() * sizeof(float)))
-        << s.name;
+    EXPECT_EQ(0, std::memcmp(one.Get(s.name), two.Get(s.name), s.size() * sizeof(float))) << s.name;
   }
 }
 
@@ -76,7 +76,8 @@ TEST(Init, SchemePerTensor) {
               double dot = 0;
               for (std::int64_t k = 0; k < H; ++k) dot += double{q[i * H + k]} * q[j * H + k];
               // Rows of unit norm stored as floats: a dot product of H terms.
-              ASSERT_NEAR(dot, i == j ? 1.0 : 0.0, testing::SumTolerance(H)) << s.name << " gate " << g;
+              ASSERT_NEAR(dot, i == j ? 1.0 : 0.0, testing::SumTolerance(H))
+                  << s.name << " gate " << g;
             }
           }
         }

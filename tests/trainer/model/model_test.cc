@@ -186,8 +186,7 @@ TEST(Model, GradientsMatchFloatFiniteDifferences) {
         x[k] = saved;
         const double numeric = (up - down) / (2.0 * h);
         const double err = std::abs(numeric - g[k]) / (2e-4 + 2e-3 * std::abs(numeric));
-        EXPECT_LE(err, 1.0) << s.name << "[" << k << "]: numeric " << numeric << ", model "
-                            << g[k];
+        EXPECT_LE(err, 1.0) << s.name << "[" << k << "]: numeric " << numeric << ", model " << g[k];
         ++checked;
       }
     }

@@ -2,11 +2,11 @@
 // aligned views into one flat buffer.
 #include "trainer/model/params.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <memory>
 #include <set>
-
-#include <gtest/gtest.h>
 
 namespace rnnsearch {
 namespace {
@@ -61,7 +61,8 @@ TEST(Params, OptionsChangeTheSet) {
   EXPECT_EQ(lstm.Find("attention.W_a.weight"), nullptr);
   EXPECT_EQ(lstm.Find("output.weight"), nullptr);  // tied
   const ParamSet dot(Dims("gru", "dot", false, 1));
-  for (const ParamSpec& s : dot.specs()) EXPECT_EQ(s.name.rfind("attention.", 0), std::string::npos);
+  for (const ParamSpec& s : dot.specs())
+    EXPECT_EQ(s.name.rfind("attention.", 0), std::string::npos);
 }
 
 TEST(Params, ViewsAreAlignedDisjointAndCoverEveryParameter) {

@@ -4,6 +4,7 @@
 // moving average, and results independent of the number of threads.
 #include "trainer/optim/optimizer.h"
 
+#include <gtest/gtest.h>
 #include <omp.h>
 
 #include <cmath>
@@ -11,8 +12,6 @@
 #include <map>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "trainer/optim/ema.h"
 
@@ -221,8 +220,8 @@ TEST(Optimizer, NonFiniteGradientNormSkipsTheUpdate) {
         UpdatePart shared;
         shared.grad_sum_of_squares = static_cast<double>(bad) * bad;
         for (const UpdatePart& part : {UpdatePart{}, shared}) {
-          const UpdateStats s = ApplyUpdate(opt, p, part.grad_sum_of_squares ? g : bad_g, 3,
-                                            0.01, clip, part);
+          const UpdateStats s =
+              ApplyUpdate(opt, p, part.grad_sum_of_squares ? g : bad_g, 3, 0.01, clip, part);
           EXPECT_TRUE(s.skipped);
           EXPECT_FALSE(std::isfinite(s.grad_norm));
           EXPECT_EQ(s.clip_factor, 1.0);
@@ -326,7 +325,8 @@ TEST(Optimizer, ResultsDoNotDependOnTheNumberOfThreads) {
   }
   omp_set_num_threads(threads_before);
   double naive = 0;
-  for (std::size_t i = 0; i < g.size(); ++i) naive += static_cast<double>(g.data()[i]) * g.data()[i];
+  for (std::size_t i = 0; i < g.size(); ++i)
+    naive += static_cast<double>(g.data()[i]) * g.data()[i];
   EXPECT_NEAR(norms[0], naive, 1e-12 * naive);
   for (std::size_t k = 1; k < norms.size(); ++k) {
     EXPECT_EQ(std::memcmp(&norms[0], &norms[k], sizeof(double)), 0) << k;

@@ -3,11 +3,11 @@
 // identically; the config rule of inverse_sqrt.
 #include "trainer/optim/schedule.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 
@@ -112,9 +112,9 @@ TEST(Schedule, RestoredStateContinuesIdentically) {
 }
 
 TEST(Schedule, FromConfigAndTheWarmupRule) {
-  const Config c = LoadConfig("", {"train.lr_schedule=plateau", "train.lr=0.002",
-                                   "train.warmup_steps=7", "train.lr_decay=0.25",
-                                   "train.lr_patience=5", "train.min_lr=0.0001"});
+  const Config c =
+      LoadConfig("", {"train.lr_schedule=plateau", "train.lr=0.002", "train.warmup_steps=7",
+                      "train.lr_decay=0.25", "train.lr_patience=5", "train.min_lr=0.0001"});
   const ScheduleOptions o = ScheduleOptions::FromConfig(c.train);
   EXPECT_EQ(o.kind, "plateau");
   EXPECT_EQ(o.lr, 0.002);

@@ -6,11 +6,10 @@
 // cgroup hierarchy, and allocation failures name what was being allocated.
 #include "trainer/run/memory.h"
 
+#include <gtest/gtest.h>
 #include <malloc.h>
 
 #include <dnnl.hpp>
-#include <gtest/gtest.h>
-
 #include <new>
 
 #include "common/error.h"
@@ -108,10 +107,12 @@ TEST(Memory, HugeConfigIsRefusedWithTheKeysAndTheMemoryAvailable) {
   EXPECT_GT(e.total(), 1e12);
   const AvailableMemory sixteen{16LL << 30, "MemAvailable in /proc/meminfo"};
   const std::string error = ErrorOf([&] { CheckMemoryFits(e, 1, sixteen); });
-  for (const char* want : {"the run needs about ", " TB of memory, but 16.0 GB is available "
-                           "(MemAvailable in /proc/meminfo)", "model.emb_dim", "model.enc_layers",
-                           "train.optimizer", "data.batch_tokens", "data.max_len",
-                           "for the activations of a batch of 32 sentences x 21 steps"}) {
+  for (const char* want :
+       {"the run needs about ",
+        " TB of memory, but 16.0 GB is available "
+        "(MemAvailable in /proc/meminfo)",
+        "model.emb_dim", "model.enc_layers", "train.optimizer", "data.batch_tokens", "data.max_len",
+        "for the activations of a batch of 32 sentences x 21 steps"}) {
     EXPECT_NE(error.find(want), std::string::npos) << want << "\n" << error;
   }
   // The same config on 2 ranks of one node needs twice as much.
@@ -180,13 +181,12 @@ TEST(Memory, CgroupRoomIsTheSmallestOverTheHierarchy) {
 }
 
 TEST(Memory, AllocationFailuresNameWhatWasAllocated) {
-  std::string e = ErrorOf(
-      [] { Allocating("the widgets (model.emb_dim)", [] { throw std::bad_alloc(); }); });
+  std::string e =
+      ErrorOf([] { Allocating("the widgets (model.emb_dim)", [] { throw std::bad_alloc(); }); });
   EXPECT_EQ(e.rfind("out of memory while allocating the widgets (model.emb_dim) (", 0), 0u) << e;
   e = ErrorOf([] {
-    Allocating("the gadgets", [] {
-      throw dnnl::error(dnnl_out_of_memory, "could not create a memory object");
-    });
+    Allocating("the gadgets",
+               [] { throw dnnl::error(dnnl_out_of_memory, "could not create a memory object"); });
   });
   EXPECT_NE(e.find("out of memory while allocating the gadgets (could not create a memory object"),
             std::string::npos)

@@ -2,6 +2,7 @@
 // time-left estimate, appending, and the cut of stale lines on resume.
 #include "trainer/run/metrics.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/error.h"
 
@@ -93,8 +92,7 @@ TEST(Progress, LineHasEveryFigure) {
   EXPECT_NE(FormatProgress(f).find("| data 1.2% | sync 4.6% | elapsed"), std::string::npos)
       << FormatProgress(f);
   f.skipped_steps = 3;
-  EXPECT_NE(FormatProgress(f).find("| left ? | skipped 3"), std::string::npos)
-      << FormatProgress(f);
+  EXPECT_NE(FormatProgress(f).find("| left ? | skipped 3"), std::string::npos) << FormatProgress(f);
 }
 
 TEST(Progress, JsonHasTheSameFigures) {

@@ -76,9 +76,8 @@ void FlipByte(const fs::path& p) {
 TEST_F(TrainCli, DamagedNewestCheckpointIsSkipped) {
   const std::string sets = "--set checkpoint.every=10 --set train.dropout=0.1 ";
   Train("intact", sets + "--set train.max_steps=30");
-  for (const auto& [dir, damage] :
-       std::vector<std::pair<std::string, void (*)(const fs::path&)>>{{"truncated", Truncate},
-                                                                     {"flipped", FlipByte}}) {
+  for (const auto& [dir, damage] : std::vector<std::pair<std::string, void (*)(const fs::path&)>>{
+           {"truncated", Truncate}, {"flipped", FlipByte}}) {
     SCOPED_TRACE(dir);
     Train(dir, sets + "--set train.max_steps=20");
     damage(Path(dir + "/ckpt-20.h5"));
@@ -136,7 +135,7 @@ TEST_F(TrainCli, CorpusKeysNamingAFileOrNothingAreRefused) {
     SCOPED_TRACE(key);
     ProcessResult r = Train("nocorpus", std::string("--set ") + key + "=train.src", 1);
     EXPECT_NE(r.err.find(std::string(key) + ": 'train.src' is not a preprocessed corpus: it is "
-                         "a file, not a corpus directory"),
+                                            "a file, not a corpus directory"),
               std::string::npos)
         << r.err;
     r = Train("nocorpus", std::string("--set ") + key + "=nowhere", 1);
@@ -156,7 +155,8 @@ TEST_F(TrainCli, ValidationFindsItsReferencesFromAnyDirectory) {
   const std::string sets = " --set train.max_steps=2 --set train.valid_every=2";
   ProcessResult r = RunProcess("cd " + Path("corpus").string() + " && " + RNNSEARCH_BINARY +
                                " train --config ../tiny.yaml --run-dir ../away --set "
-                               "data.train=../corpus --set data.valid=../valid" + sets);
+                               "data.train=../corpus --set data.valid=../valid" +
+                               sets);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("validation at step 2"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(no_references), std::string::npos) << r.err;
@@ -178,7 +178,8 @@ TEST_F(TrainCli, InitFromStartsANewRunFromTheParameters) {
   EXPECT_EQ(child.info().meta.state.step, 1);
   EXPECT_EQ(child.info().meta.optimizer_ints.at("optimizer.step"), 1);
   // The model section comes from the checkpoint: a tiny.yaml-less run works.
-  r = Run("train --run-dir child2 --init-from source/ckpt-20.h5 --set data.train=corpus "
+  r =
+      Run("train --run-dir child2 --init-from source/ckpt-20.h5 --set data.train=corpus "
           "--set train.max_steps=1 --set dist.threads_per_rank=1");
   // Relaunched with checkpoints in the run directory, the run continues.
   r = Train("child", "--set train.max_steps=2 --init-from source/ckpt-20.h5");

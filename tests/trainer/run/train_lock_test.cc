@@ -5,7 +5,6 @@
 // by a killed trainer does not stop the next; a failed start removes the
 // run directory it created, and only that.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include "tests/trainer/train_fixture.h"
@@ -37,15 +36,14 @@ class TrainLock : public TrainFixture {
 
 TEST_F(TrainLock, SecondTrainerOnTheSameRunDirectoryExitsNamingTheFirst) {
   const std::string bin = RNNSEARCH_BINARY;
-  const ProcessResult r = WhileRunning(
-      "busy", bin + EndlessTrain("busy"), bin + " train --config tiny.yaml --run-dir busy");
+  const ProcessResult r = WhileRunning("busy", bin + EndlessTrain("busy"),
+                                       bin + " train --config tiny.yaml --run-dir busy");
   const std::string second = ReadWhole(Path("second.err"));
   EXPECT_NE(r.out.find("second=1\n"), std::string::npos) << r.out << second;
   const auto at = r.out.find("pid=");
   ASSERT_NE(at, std::string::npos) << r.out;
   const std::string pid = r.out.substr(at + 4, r.out.find('\n', at) - at - 4);
-  EXPECT_NE(second.find("run directory 'busy' is in use by process " + pid + " on host " +
-                        Host()),
+  EXPECT_NE(second.find("run directory 'busy' is in use by process " + pid + " on host " + Host()),
             std::string::npos)
       << second;
   // The second wrote nothing: the first stopped cleanly with one

@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <regex>
 
-#include "trainer/run/gradient_poison.h"
 #include "tests/trainer/train_fixture.h"
+#include "trainer/run/gradient_poison.h"
 
 namespace rnnsearch::testing {
 namespace {
@@ -88,7 +88,7 @@ TEST_F(NonFinite, SkippedStepsChangeNothingAndTrainingGoesOn) {
   EXPECT_EQ(s6.bad_steps, 2);
   EXPECT_EQ(s6.skipped_steps, 3);
   EXPECT_EQ(CheckpointReader(Path(Ckpt("skip", 7)).string()).info().meta.state.bad_steps, 0);
-  const std::vector<std::pair<int, bool>> want = {{0, false}, {0, false}, {1, true}, {1, false},
+  const std::vector<std::pair<int, bool>> want = {{0, false}, {0, false}, {1, true},  {1, false},
                                                   {2, true},  {3, true},  {3, false}, {3, false}};
   EXPECT_EQ(SkipCounts(Path("skip/metrics.jsonl")), want);
   const ProcessResult bad = Train("x", "--set train.max_steps=1", 1, 0, Poison("3-x"));
@@ -109,8 +109,7 @@ TEST_F(NonFinite, AllRanksSkipUnderEverySync) {
     SCOPED_TRACE(name);
     const ProcessResult r =
         Train(name, kEveryStep + sets + "--set train.max_steps=5", 0, 2, Poison("3"));
-    EXPECT_EQ(Count(r.err, "step 3: gradient norm is nan, step skipped (1 in a row)"), 1u)
-        << r.err;
+    EXPECT_EQ(Count(r.err, "step 3: gradient norm is nan, step skipped (1 in a row)"), 1u) << r.err;
     EXPECT_EQ(Count(r.err, "step skipped"), 1u);
     EXPECT_TRUE(SameState(Path(name), 2, 3));
     EXPECT_FALSE(SameState(Path(name), 3, 4));
@@ -135,7 +134,8 @@ TEST_F(NonFinite, MaxBadStepsInARowStopTheRunAndKeepTheCheckpoints) {
     const std::string error =
         "step 6: the gradient norm was NaN or infinite in 3 steps in a row "
         "(train.max_bad_steps); training stops without a checkpoint of this state; the last "
-        "update was step 3 (checkpoints: the newest is '" + bad + "/ckpt-3.h5')";
+        "update was step 3 (checkpoints: the newest is '" +
+        bad + "/ckpt-3.h5')";
     EXPECT_EQ(Count(r.err, error), 1u) << r.err;
     EXPECT_NE(r.err.find("step 6: gradient norm is nan, step skipped (3 in a row)"),
               std::string::npos);
@@ -146,8 +146,8 @@ TEST_F(NonFinite, MaxBadStepsInARowStopTheRunAndKeepTheCheckpoints) {
     }
     std::sort(files.begin(), files.end());
     EXPECT_EQ(files, (std::vector<std::string>{"ckpt-3.h5", "metrics.jsonl"}));
-    EXPECT_TRUE(SameBytes(ReadSet(Path(Ckpt(bad, 3)), "params"),
-                          ReadSet(Path(Ckpt(good, 3)), "params")));
+    EXPECT_TRUE(
+        SameBytes(ReadSet(Path(Ckpt(bad, 3)), "params"), ReadSet(Path(Ckpt(good, 3)), "params")));
   }
 }
 

@@ -46,25 +46,25 @@ class TrainSignal : public TrainFixture {
 };
 
 TEST_F(TrainSignal, SigtermSavesTheStepReachedAndExitsZero) {
-  const ProcessResult r = RunAndTerminate(
-      "sig", std::string(RNNSEARCH_BINARY) + EndlessTrain("sig"), "$job");
+  const ProcessResult r =
+      RunAndTerminate("sig", std::string(RNNSEARCH_BINARY) + EndlessTrain("sig"), "$job");
   ExpectCheckpointOfLastStep("sig", r);
 }
 
 // A background job of a shell starts with SIGINT ignored; the trainer
 // takes it all the same.
 TEST_F(TrainSignal, SigintSavesTheStepReachedAndNamesIt) {
-  const ProcessResult r = RunAndTerminate(
-      "int", std::string(RNNSEARCH_BINARY) + EndlessTrain("int"), "$job", "INT");
+  const ProcessResult r =
+      RunAndTerminate("int", std::string(RNNSEARCH_BINARY) + EndlessTrain("int"), "$job", "INT");
   ExpectCheckpointOfLastStep("int", r, "SIGINT");
 }
 
 // SIGTERM to one rank only (not to mpiexec): the ranks agree through the
 // step's allreduce, and the job ends cleanly.
 TEST_F(TrainSignal, SigtermToOneRankStopsTheWholeJob) {
-  const ProcessResult r = RunAndTerminate(
-      "sig2", Mpiexec(2) + RNNSEARCH_BINARY + EndlessTrain("sig2"),
-      "$(pgrep -P $job -f rnnsearch | tail -n 1)");
+  const ProcessResult r =
+      RunAndTerminate("sig2", Mpiexec(2) + RNNSEARCH_BINARY + EndlessTrain("sig2"),
+                      "$(pgrep -P $job -f rnnsearch | tail -n 1)");
   ExpectCheckpointOfLastStep("sig2", r);
 }
 
