@@ -1,6 +1,6 @@
 // The documentation of the config keys cannot fall behind common/config.h:
-// docs/config.md must be exactly what the code generates, and the README
-// and configs/example.yaml must show every key.
+// docs/config.md must be exactly what the code generates, the README must
+// link it, and configs/example.yaml must show every key.
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -47,13 +47,11 @@ TEST(Readme, ConfigDocIsGenerated) {
                 << "  build/launch/rnnsearch train --config-keys-markdown > docs/config.md";
 }
 
-TEST(Readme, DocumentsEveryConfigKey) {
+TEST(Readme, LinksConfigDoc) {
   const std::string readme = ReadSourceFile("README.md");
   ASSERT_FALSE(readme.empty()) << "README.md not found";
-  for (const ConfigFieldInfo& f : ConfigFields()) {
-    EXPECT_NE(readme.find("| `" + f.key + "` |"), std::string::npos)
-        << "README.md's config table has no row for " << f.key;
-  }
+  EXPECT_NE(readme.find("(docs/config.md)"), std::string::npos)
+      << "README.md does not link docs/config.md, the table of config keys";
 }
 
 TEST(Readme, ExampleConfigMentionsEveryKey) {
