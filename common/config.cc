@@ -126,12 +126,10 @@ const std::vector<ConfigFieldInfo>& ConfigFields() {
         case Kind::kInt:
           info.type = "integer " + std::to_string(f.int_min) + ".." + std::to_string(f.int_max);
           break;
-        case Kind::kReal: {
-          std::ostringstream range;
-          range << "number " << f.real_min << ".." << f.real_max;
-          info.type = range.str();
+        case Kind::kReal:
+          info.type = "number " + config_internal::NumberText(f.real_min) + ".." +
+                      config_internal::NumberText(f.real_max);
           break;
-        }
         case Kind::kBool: info.type = "boolean"; break;
         case Kind::kStr: info.type = "string"; break;
         case Kind::kChoice:

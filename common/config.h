@@ -71,10 +71,10 @@ namespace rnnsearch {
   REAL(adam_beta1, 0.9, 0.0, 0.999999, "Adam: decay rate of the mean of the gradients")           \
   REAL(adam_beta2, 0.999, 0.0, 0.999999999, "Adam: decay rate of the mean of squared gradients")  \
   CHOICE(lr_schedule, "constant", "constant|inverse_sqrt|plateau",                                \
-         "learning rate over time: constant, inverse square root of the step after the warm-up, " \
-         "or decayed when validation stalls")                                                     \
+         "constant; inverse_sqrt: lr * sqrt(warmup_steps / step) after the warm-up; plateau: "    \
+         "lr times lr_decay after lr_patience validations without a new best, down to min_lr")    \
   INT(warmup_steps, 0, 0, 1000000000000,                                                          \
-      "steps of linear warm-up from 0 to train.lr (inverse_sqrt needs at least 1)")               \
+      "steps of linear warm-up from 0 to train.lr, any schedule (inverse_sqrt needs at least 1)") \
   REAL(lr_decay, 0.5, 1e-6, 1.0, "plateau: factor on the learning rate when validation stalls")   \
   INT(lr_patience, 3, 1, 1000000, "plateau: validations without improvement before a decay")      \
   REAL(min_lr, 1e-6, 0.0, 1000.0, "plateau: the learning rate is never decayed below this")       \
@@ -105,14 +105,14 @@ namespace rnnsearch {
 
 #define RNNSEARCH_DIST_FIELDS(INT, REAL, BOOL, STR, CHOICE)                                        \
   INT(threads_per_rank, 0, 0, 4096,                                                                \
-      "compute threads per rank (0: this node's cores divided by its ranks)")                      \
+      "compute threads per rank (0: the cores it is bound to, or this node's cores / its ranks)")  \
   CHOICE(overlap, "auto", "auto|true|false",                                                       \
          "true: all-reduce gradient buckets on a communication thread while the backward pass "    \
          "runs; false: one blocking allreduce after it; auto: true when the ranks span more "      \
          "than one node, false when they share one")                                               \
   BOOL(shared_memory, true,                                                                        \
-       "blocking sync with every rank on one node: sum the gradients in a shared-memory "          \
-       "segment (false: MPI_Allreduce)")                                                           \
+       "blocking sync with every rank on one node: sum the gradients and keep the parameters "     \
+       "and optimizer state in shared memory, a slice per rank (false: MPI_Allreduce)")            \
   REAL(bucket_mb, 25.0, 0.0, 1048576.0,                                                            \
        "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
   INT(comm_poll_us, 200, 0, 1000000,                                                               \

@@ -153,9 +153,13 @@ std::string RangeText(const Field& field) {
     return "an integer in [" + std::to_string(field.int_min) + ", " +
            std::to_string(field.int_max) + "]";
   }
-  std::ostringstream s;
-  s << "a number in [" << field.real_min << ", " << field.real_max << "]";
-  return s.str();
+  return "a number in [" + NumberText(field.real_min) + ", " + NumberText(field.real_max) + "]";
+}
+
+std::string NumberText(double v) {
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, result.ptr);
 }
 
 void SetFromText(const Field& field, Config& config, const std::string& text,

@@ -39,6 +39,8 @@ const Field* FindField(const std::string& section, const std::string& name);
 std::string ExpectedText(const Field& field);
 // A number field's range, for messages ("an integer in [1, 65536]").
 std::string RangeText(const Field& field);
+// The shortest text that reads back as `v` ("0.999999999", "1e+09").
+std::string NumberText(double v);
 // Sets the field from scalar text; throws ConfigError "WHERE: KEY: expected
 // ..., found '...'" when the text is not of the field's type (strings must
 // be valid UTF-8), and "WHERE: KEY: expected RANGE, found TEXT (out of

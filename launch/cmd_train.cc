@@ -1,10 +1,12 @@
 // rnnsearch train: trains a model in a run directory, starting a new run,
 // resuming the newest checkpoint, or starting from another run's
 // parameters (trainer/run/start.h, trainer/run/trainer.h); --print-config prints
-// the effective config and exits.
+// the effective config and exits; --config-keys-markdown prints
+// docs/config.md (common/config_markdown.h) and exits.
 #include <filesystem>
 #include <memory>
 
+#include "common/config_markdown.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
@@ -31,13 +33,19 @@ int RunTrain(const std::vector<std::string>& args, CommandEnv& env) {
       ("init-from", po::value<std::string>()->default_value("", "none"),
        "start a new run from this checkpoint's parameters (not its optimizer or data position)")
       ("print-config", po::bool_switch()->default_value(false),
-       "print the effective config as YAML (feed it back with --config) and exit");
+       "print the effective config as YAML (feed it back with --config) and exit")
+      ("config-keys-markdown", po::bool_switch()->default_value(false),
+       "print the table of config keys as Markdown (docs/config.md) and exit");
   // clang-format on
   po::variables_map vm;
   const std::string synopsis =
       "--run-dir DIR [--config FILE] [--set section.key=value ...] [--resume CKPT | --init-from "
       "CKPT] [--print-config]";
   if (!ParseCommandArgs("train", synopsis, options, args, vm, env, nullptr, ConfigKeysHelp())) {
+    return 0;
+  }
+  if (vm["config-keys-markdown"].as<bool>()) {
+    PrintOnRoot(env, ConfigKeysMarkdown());
     return 0;
   }
   const std::string run_dir = vm["run-dir"].as<std::string>();

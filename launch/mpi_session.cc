@@ -179,7 +179,7 @@ namespace {
 // Open MPI's default allreduce between ranks of one node moves about
 // 1.6 GB/s for the tens of MB of a gradient on the measured machine; its
 // ring algorithm (4) moves 3.4-3.9 GB/s and lifts 2-rank weak scaling from
-// 0.94 to 0.97 (README, "Gradient sync"; scripts/bench_dist.sh). Select it
+// 0.94 to 0.97 (docs/performance.md; scripts/bench_dist.sh). Select it
 // unless the user chose an allreduce algorithm (OMPI_MCA_* environment
 // variables, which is also what `mpirun --mca` sets). Small allreduces
 // (under one element per rank) fall back to recursive doubling inside it.
@@ -234,7 +234,7 @@ MpiSession::~MpiSession() {
   // normally while another one fails waits in a barrier, which MPI_Abort
   // ends, rather than in MPI_Finalize: an abort racing a finalize sometimes
   // deadlocks Open MPI 4.1.4's mpirun in its PMIx shutdown after every rank
-  // is gone (README, "When a rank or a node dies"). Polled with a sleep so
+  // is gone (docs/cluster.md, "When something fails"). Polled with a sleep so
   // that a waiting rank leaves the cores to those still working.
   MPI_Request barrier = MPI_REQUEST_NULL;
   MPI_Ibarrier(MPI_COMM_WORLD, &barrier);

@@ -2,7 +2,7 @@
 // and the number of threads, set once from the config
 // (dist.threads_per_rank), never taken from the environment.
 //
-// Conventions for every op in ops/ (see ../README.md, "ops/"):
+// Conventions for every op in ops/ (see docs/architecture.md):
 // - buffers are plain row-major float arrays owned by the caller; shapes
 //   are written beside each argument, e.g. `// src: [B, Tx, E]`;
 // - `Forward(outputs..., inputs..., dims)`; `Backward(...)` *adds* into

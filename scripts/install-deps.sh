@@ -2,6 +2,11 @@
 # Installs the Debian 12 packages that rnnsearch's build, tests and demo
 # need. Idempotent: when everything is installed it only checks (well under
 # a second) and changes nothing. Needs root, or sudo.
+#
+# When it installs it prints two lines (the packages and where apt-get's
+# output goes, then "done"); apt-get's own output goes to a log file,
+# ${TMPDIR:-/tmp}/rnnsearch-install-deps.log, whose last lines it prints
+# if apt-get fails (exit status 1).
 set -euo pipefail
 
 packages=(
@@ -41,8 +46,16 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
   fi
 fi
-echo "install-deps: installing ${missing[*]}"
+log="${TMPDIR:-/tmp}/rnnsearch-install-deps.log"
+if ! : >"$log" 2>/dev/null; then log="$(mktemp "${TMPDIR:-/tmp}/rnnsearch-install-deps.XXXXXX")"; fi
+echo "install-deps: installing ${missing[*]} (apt-get's output: $log)"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Another apt-get or dpkg holding the lock is waited for, up to 5 minutes.
+apt=($sudo apt-get -o DPkg::Lock::Timeout=300)
+if ! { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; } \
+    >"$log" 2>&1 </dev/null; then
+  echo "install-deps: apt-get failed; the last lines of $log:" >&2
+  tail -n 25 "$log" | sed 's/^/  /' >&2
+  exit 1
+fi
 echo "install-deps: done"

@@ -137,6 +137,17 @@ TEST_F(ConfigTest, OutOfRangeNamesKeyRangeAndValue) {
                               "(out of range)"),
             std::string::npos)
       << msg5;
+  // A bound is printed as the shortest text that reads back as it, so the
+  // message never shows the bound a value just missed as the value itself.
+  const std::string msg6 = LoadError("", {"train.adam_beta2=1"});
+  EXPECT_NE(msg6.find("train.adam_beta2: expected a number in [0, 0.999999999], found 1.0"),
+            std::string::npos)
+      << msg6;
+  for (const ConfigFieldInfo& f : ConfigFields()) {
+    if (f.key == "dist.bucket_mb") {
+      EXPECT_EQ(f.type, "number 0..1048576");
+    }
+  }
   const std::string msg3 = LoadError("", {"model.cell=rnn"});
   EXPECT_NE(msg3.find("model.cell: expected one of gru, lstm, found 'rnn'"), std::string::npos)
       << msg3;

@@ -98,6 +98,16 @@ TEST_F(CliTest, TrainHelpListsOptionsAndKeysWithDefaults) {
   }
 }
 
+// docs/config.md is written by this command (tests/common/readme_test.cc
+// compares the file with the text the command prints).
+TEST_F(CliTest, ConfigKeysMarkdownPrintsTheKeyTable) {
+  const ProcessResult r = RunProcess(kBin + " train --config-keys-markdown");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("# Configuration keys\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("| `model.emb_dim` | integer, 1 to 65536 | `256` | "), std::string::npos)
+      << r.out;
+}
+
 TEST_F(CliTest, BadConfigsExitNonZeroNamingKeyOrLine) {
   const std::string unknown = Write("unknown.yaml", "train:\n  lrate: 0.1\n");
   ProcessResult r = RunProcess(kBin + " train --config " + unknown);

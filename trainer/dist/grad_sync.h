@@ -101,7 +101,7 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
 // own cores, which (one rank per core) the backward pass needs: run after
 // it, the allreduce costs its own time and nothing more, while run beside
 // it, it also slows the backward pass down (scripts/bench_dist.sh: blocking
-// ahead in 19 of 20 figures on 2 cores, README). Every rank decides alike:
+// ahead in 19 of 20 figures on 2 cores; docs/performance.md). Every rank decides alike:
 // either all ranks share one node or none has them all.
 bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node);
 

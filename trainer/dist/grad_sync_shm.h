@@ -4,8 +4,8 @@
 // through MPI: where an MPI_Allreduce moves every byte through the
 // library's own shared-memory channel (a copy in, the sum, a copy out),
 // this reads every buffer once, spread over all the node's cores (about
-// 3.5 ms instead of 10-12 ms for a 55 MB gradient on 2 ranks, README
-// "Gradient sync").
+// 3.5 ms instead of 10-12 ms for a 55 MB gradient on 2 ranks,
+// docs/performance.md).
 //
 // The shared state (the default of `rnnsearch train`): the parameters,
 // Adam's moments and the moving average are the same on every rank, and
