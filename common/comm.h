@@ -1,6 +1,6 @@
 // Communicator: the small interface through which the rest of the code
-// talks to the other ranks of a job. The MPI implementation lives in
-// launch/mpi_comm.h; LocalComm is the single-process stand-in, so code
+// talks to the other ranks of a job. The MPI implementation is MpiComm in
+// launch/mpi_session.cc; LocalComm is the single-process stand-in, so code
 // below the entry point runs (and is tested) the same way alone.
 #pragma once
 

@@ -7,7 +7,7 @@
 //   sentences [B*r/N, B*(r+1)/N) of a global batch of B sentences
 // (possibly empty when N > B), plus the global batch's totals, so that the
 // trainer can divide its gradient by the global number of target tokens
-// (MODEL.md, data-parallel semantics).
+// (docs/model.md, data-parallel semantics).
 //
 // The position in the data is a DataPosition (epoch, batch index):
 // Batch::next is what a checkpoint stores; a reader constructed with it

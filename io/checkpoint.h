@@ -3,7 +3,7 @@
 // vocabularies), in one self-contained file. The layout is documented in
 // docs/checkpoint.md; in short:
 //
-//   /params/<name>            float32, MODEL.md's names and shapes
+//   /params/<name>            float32, docs/model.md's names and shapes
 //   /optimizer/<buffer>/<name> float32, e.g. Adam's moments, per parameter
 //   /optimizer (attributes)   kind, named int64 and float64 scalars
 //   /ema/<name>               float32, the moving average (optional)
@@ -102,7 +102,7 @@ struct CheckpointMeta {
 
 struct CheckpointContents {
   CheckpointMeta meta;
-  ConstTensors params;                                    // MODEL.md's names
+  ConstTensors params;                                    // docs/model.md's names
   std::map<std::string, ConstTensors> optimizer_buffers;  // e.g. "adam.m", "adam.v"
   std::optional<ConstTensors> ema;                        // the moving average, if kept
 };

@@ -1,7 +1,7 @@
 // A vocabulary: text <-> token ids, either a SentencePiece model or a list
 // of whitespace-separated words.
 //
-// Ids follow MODEL.md: <pad>=0, <unk>=1, <s>=2, </s>=3; real pieces follow.
+// Ids follow docs/model.md: <pad>=0, <unk>=1, <s>=2, </s>=3; real pieces follow.
 // Encode never emits <pad>, <s> or </s> (callers append </s>); unknown
 // text becomes <unk>. A Vocab is cheap to copy (shared, immutable) and safe
 // to use from several threads.

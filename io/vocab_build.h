@@ -47,7 +47,7 @@ struct SpmTrainOptions {
       1.0;  // share of the characters covered (SentencePiece's own default: 0.9995)
 };
 
-// Trains a SentencePiece model (ids as in MODEL.md) on the lines that
+// Trains a SentencePiece model (ids as in docs/model.md) on the lines that
 // `next_line` yields until it returns false. An exception thrown by
 // `next_line` propagates; a training failure (for example a vocabulary
 // larger than the text allows) throws UserError naming opts.size_key.

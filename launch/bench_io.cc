@@ -6,7 +6,7 @@
 // The reader's rate is compared with an upper bound of what training can
 // consume: the machine's matmul peak (bench matmul) divided by the FLOPs a
 // training step spends per target token of the default model (forward
-// matmuls of MODEL.md, times 3 for the backward pass). A real trainer is
+// matmuls of docs/model.md, times 3 for the backward pass). A real trainer is
 // slower than the peak, so the true margin is larger than this ratio.
 #include <chrono>
 #include <cstdlib>
@@ -117,7 +117,7 @@ void GenerateCorpus(const std::vector<std::string>& src, const std::vector<std::
   if (!os || !ot) throw UserError("cannot write the generated corpus");
 }
 
-// Forward matmul FLOPs per target token of MODEL.md's model (GRU), with
+// Forward matmul FLOPs per target token of docs/model.md's model (GRU), with
 // `src_per_tgt` source tokens per target token and mean source length `tx`.
 double TrainFlopsPerTargetToken(const ModelConfig& m, std::int64_t vocab, double src_per_tgt,
                                 double tx) {

@@ -1,4 +1,4 @@
-// Attention of the RNNsearch decoder (MODEL.md, "Forward" steps 4-5):
+// Attention of the RNNsearch decoder (docs/model.md, "Forward" steps 4-5):
 // per decoder step i, from the previous state s_{i-1} and the encoder
 // output H,
 //
@@ -57,7 +57,7 @@ struct AttentionDims {
 // The size of a key: A (additive), Hd (general: P_j = W_g h_j), 2He (dot).
 int AttentionKeyDim(AttentionKind kind, const AttentionDims& dims);
 
-// Parameters as MODEL.md names them; those the kind does not use are null.
+// Parameters as docs/model.md names them; those the kind does not use are null.
 template <class T>
 struct AttentionParamsOf {
   const T* W_a = nullptr;  // attention.W_a.weight [A, Hd]

@@ -1,4 +1,4 @@
-// Naive reference of one attention step (ops/attention.h, MODEL.md), in
+// Naive reference of one attention step (ops/attention.h, docs/model.md), in
 // plain loops, templated on the scalar type T so that tests can run it in
 // double against finite differences. It is the oracle for Attention and
 // AttentionDecode, and deliberately shares nothing with them: it projects

@@ -1,4 +1,4 @@
-// The recurrent cell of the RNNsearch decoder (MODEL.md, "Forward" step 5
+// The recurrent cell of the RNNsearch decoder (docs/model.md, "Forward" step 5
 // and "The GRU"): s_{i+1} = cell([y~_i ; c_i], s_i), a linear-before-reset
 // GRU (gates r, z, n) or PyTorch's LSTM (gates i, f, g, o; its memory cell
 // starts at 0), with decoder.cell.weight_ih [G*Hd, E + 2He] (columns y~

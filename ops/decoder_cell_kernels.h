@@ -1,6 +1,6 @@
 // The elementwise part of one decoder cell step for one row (ops/
 // decoder_cell.h), shared by training and decoding. Gate blocks follow
-// MODEL.md: GRU r, z, n; LSTM i, f, g, o; each block is H wide. Loops are
+// docs/model.md: GRU r, z, n; LSTM i, f, g, o; each block is H wide. Loops are
 // vectorised (`#pragma omp simd`, ops/vec_math.h). Internal to ops/.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Embedding: the row lookup out[n] = table[ids[n]] (MODEL.md, Forward 1)
+// Embedding: the row lookup out[n] = table[ids[n]] (docs/model.md, Forward 1)
 // and its gradient, a scatter-add into the table's gradient in which rows
 // whose id is <pad> (= 0) get no gradient. Reference twin:
 // ops/embedding_ref.h.

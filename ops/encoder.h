@@ -1,4 +1,4 @@
-// One bidirectional encoder layer (MODEL.md, step 2) on oneDNN's RNN
+// One bidirectional encoder layer (docs/model.md, Forward 2) on oneDNN's RNN
 // primitive: lbr_gru for CellType::kGru, vanilla_lstm for kLstm.
 //
 //   h: [Tx, B, 2He] = [fwd ; bwd] over x: [Tx, B, in] with lengths: [B].
@@ -10,7 +10,7 @@
 // - h is exactly 0 at padded positions; gradients given there are ignored;
 //   x at padded positions does not influence anything, and dx receives
 //   nothing there.
-// - Parameters of each direction are in MODEL.md's layout
+// - Parameters of each direction are in docs/model.md's layout
 //   (encoder.L.fwd.* and encoder.L.bwd.*; see ops/rnn_cell.h). They are
 //   converted to oneDNN's layout once per Forward (ops/rnn_weights.h).
 //

@@ -1,5 +1,5 @@
 // ReadoutLoss: the decoder's readout, output projection and label-smoothed
-// cross-entropy (MODEL.md, Forward 5-6), fused, over N = Ty * B time-major
+// cross-entropy (docs/model.md, Forward 5-6), fused, over N = Ty * B time-major
 // rows at once. Reference twin: ops/readout_loss_ref.h.
 //
 //   t      = tanh(W_o [s ; c ; y~prev] + b_o)     t: [N, O]
@@ -18,12 +18,12 @@
 // gradient softmax - q (zero on pad rows), plus partial column sums of it
 // for db_v; that [max_rows, Vt] buffer, allocated once in the constructor
 // with the rest of the workspace, is the only big one. Backward then folds
-// `grad_scale` (1 / global token count, MODEL.md's data-parallel
+// `grad_scale` (1 / global token count, docs/model.md's data-parallel
 // semantics) into oneDNN's output scale and ADDS every gradient. The
 // log-sum-exp subtracts each row's maximum, so large logits neither
 // overflow nor lose the loss.
 //
-// Dropout on t (MODEL.md's readout, train.dropout) is an optional mask of
+// Dropout on t (docs/model.md's readout, train.dropout) is an optional mask of
 // multipliers the caller draws (inverted dropout: 0 for a dropped unit,
 // 1 / (1 - p) for a kept one); Backward must get the same mask. Without a
 // mask (nullptr) t' = t, as in evaluation and decoding.
@@ -54,7 +54,7 @@ struct ReadoutShape {
   bool training = true;
 };
 
-// Pointers into the parameters (shapes as MODEL.md names them).
+// Pointers into the parameters (shapes as docs/model.md names them).
 struct ReadoutParams {
   const float* w_o = nullptr;  // readout.weight [O, Hd + 2He + E]
   const float* b_o = nullptr;  // readout.bias [O]

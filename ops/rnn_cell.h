@@ -1,10 +1,10 @@
-// The recurrent cell kinds of MODEL.md ("The GRU"): `model.cell: gru` is
+// The recurrent cell kinds of docs/model.md ("The GRU"): `model.cell: gru` is
 // the linear-before-reset GRU (PyTorch nn.GRU, oneDNN lbr_gru, gates
 // r, z, n) and `model.cell: lstm` is PyTorch's nn.LSTM (oneDNN
 // vanilla_lstm, gates i, f, g, o).
 //
 // RnnParamsOf / RnnGradsOf point at one direction's parameters (or their
-// gradients) in MODEL.md's (PyTorch's) layout, G = GateCount(cell):
+// gradients) in docs/model.md's (PyTorch's) layout, G = GateCount(cell):
 //   weight_ih: [G*H, in], weight_hh: [G*H, H], bias_ih, bias_hh: [G*H].
 #pragma once
 

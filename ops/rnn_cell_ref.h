@@ -1,9 +1,9 @@
-// Naive reference of one time step of the recurrent cells of MODEL.md, in
+// Naive reference of one time step of the recurrent cells of docs/model.md, in
 // plain loops, templated on the scalar type T so that tests can run it in
 // double against finite differences. It is the oracle for the encoder
 // (ops/encoder.h) and the decoder cell; it is not meant to be fast.
 //
-// Weights are in PyTorch's layout, exactly as MODEL.md stores them:
+// Weights are in PyTorch's layout, exactly as docs/model.md stores them:
 //   GRU  (linear-before-reset, gates r, z, n):
 //     w_ih: [3H, in], w_hh: [3H, H], b_ih, b_hh: [3H]
 //     r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)

@@ -1,8 +1,8 @@
-// The one place that converts recurrent weights between MODEL.md's
+// The one place that converts recurrent weights between docs/model.md's
 // (PyTorch's) layout and oneDNN's RNN layout, gate order and bias
 // convention, for one direction of one layer (L = D = 1).
 //
-// PyTorch (MODEL.md), G = GateCount(cell):
+// PyTorch (docs/model.md), G = GateCount(cell):
 //   weight_ih [G*H, in], weight_hh [G*H, H], bias_ih, bias_hh [G*H];
 //   GRU gates r, z, n; LSTM gates i, f, g, o.
 // oneDNN user layout (plain `ldigo` / `ldgo`):

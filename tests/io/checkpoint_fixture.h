@@ -1,5 +1,5 @@
 // Helpers for the checkpoint tests: a tiny model laid out like ParamSet
-// (MODEL.md's names and shapes, each tensor on a 16-float boundary), filled
+// (docs/model.md's names and shapes, each tensor on a 16-float boundary), filled
 // with awkward float bit patterns; full checkpoint contents around it; and
 // byte-level file surgery (truncate, flip, read back).
 #pragma once
@@ -33,7 +33,7 @@ struct ToyDims {
   std::int64_t Vs = 12, Vt = 10, E = 4, He = 3, Hd = 5, A = 6, O = 4;
 };
 
-// MODEL.md's table for a 1-layer GRU with additive attention.
+// docs/model.md's table for a 1-layer GRU with additive attention.
 inline std::vector<TensorSpec> ToySpecs(const ToyDims& d, std::int64_t* total) {
   const std::int64_t C = 2 * d.He;
   const std::vector<std::pair<std::string, std::vector<std::int64_t>>> table = {

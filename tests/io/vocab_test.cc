@@ -1,5 +1,5 @@
 // Vocabularies: word lists by frequency, SentencePiece training with the
-// MODEL.md special ids, encode/decode round trips, serialization, errors.
+// docs/model.md special ids, encode/decode round trips, serialization, errors.
 #include "io/vocab.h"
 
 #include <gtest/gtest.h>

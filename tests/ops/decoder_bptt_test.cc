@@ -1,4 +1,4 @@
-// The decoder loop of MODEL.md composed from ops::Attention and
+// The decoder loop of docs/model.md composed from ops::Attention and
 // ops::DecoderCell as the model will run it: per step attention on s_i,
 // then the cell to s_{i+1}; backward per step from the last one (the cell,
 // then the attention, so that d_contexts block i is complete), then the

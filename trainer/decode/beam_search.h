@@ -1,4 +1,4 @@
-// Batched beam search for the RNNsearch model of ../shared/MODEL.md: many
+// Batched beam search for the RNNsearch model of docs/model.md: many
 // sentences are decoded at once, every live hypothesis of every sentence
 // being one row of each decoder step (one matrix product per op per step).
 //

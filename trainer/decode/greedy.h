@@ -4,7 +4,7 @@
 // limit. Used by validation
 // (BLEU of greedy translations) and usable by `rnnsearch translate`.
 //
-// It runs MODEL.md's forward with the decoding ops: Model::Encode (H and
+// It runs docs/model.md's forward with the decoding ops: Model::Encode (H and
 // s_0, no dropout), then per step for the n unfinished sentences
 //   y~ = Et[y_{i-1}]                      ops::Embedding        [n, E]
 //   c_i = attention(s_{i-1}, H)           ops::AttentionDecode  [n, 2He]

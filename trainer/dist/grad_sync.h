@@ -1,7 +1,7 @@
 // Gradient synchronisation between the ranks of a data-parallel run: the
 // only place where the training step talks to the other ranks.
 //
-// MODEL.md's data-parallel semantics: one optimizer step consumes one
+// docs/model.md's data-parallel semantics: one optimizer step consumes one
 // global batch (train.accumulate of them with accumulation); each rank
 // runs forward and backward on its part with grad_scale = 1 / (the global
 // batches' real target tokens), ADDING into its flat gradient buffer, so

@@ -1,4 +1,4 @@
-// Dropout masks from a counter-based generator (train.dropout, MODEL.md's
+// Dropout masks from a counter-based generator (train.dropout, docs/model.md's
 // embeddings and readout): inverted dropout, each unit kept with
 // probability 1 - p and then scaled by 1 / (1 - p), so evaluation (no
 // dropout) needs no rescaling.

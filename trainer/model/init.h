@@ -1,7 +1,7 @@
 // Seeded initialisation of the model's parameters (a new run; --init-from
 // and resuming load them from a checkpoint instead).
 //
-// The scheme, per MODEL.md tensor (README, "Training and resuming"):
+// The scheme, per docs/model.md tensor (README, "Training and resuming"):
 //   recurrent weights  encoder.L.*.weight_hh, decoder.cell.weight_hh
 //                      [G*H, H]: each of the G gate blocks [H, H] is a
 //                      random orthogonal matrix (Gram-Schmidt on the rows

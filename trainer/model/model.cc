@@ -11,7 +11,7 @@
 namespace rnnsearch {
 namespace {
 
-constexpr std::int32_t kBos = 2;  // <s>, MODEL.md's y_0
+constexpr std::int32_t kBos = 2;  // <s>, docs/model.md's y_0
 
 }  // namespace
 
@@ -147,7 +147,7 @@ StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batc
                     static_cast<int>(O));
   }
 
-  // The decoder loop (MODEL.md 5): attention on s_i, then the cell to s_{i+1}.
+  // The decoder loop (docs/model.md, Forward 5): attention on s_i, then the cell to s_{i+1}.
   const ops::AttentionParams ap = AttentionParams<float>(params);
   const ops::RnnParams cp = DecoderCellParams<float>(params);
   float* contexts = b.contexts.Get(Elems(rows, C));

@@ -1,4 +1,4 @@
-// The whole RNNsearch model of ../shared/MODEL.md composed from the ops:
+// The whole RNNsearch model of docs/model.md composed from the ops:
 //
 //   x~ = drop(Es[x])                                   [Tx, B, E]
 //   h  = encoder layers 0..L-1 (bidirectional)         [Tx, B, 2He]
@@ -8,8 +8,9 @@
 //   t = drop(tanh(W_o [s_i; c_i; y~_{i-1}] + b_o)), logits = W_v t + b_v,
 //   loss = label-smoothed cross-entropy summed over the real target tokens
 //
-// and its backward in reverse. Every option of MODEL.md: model.cell (gru,
-// lstm), model.attention (additive, general, dot), model.enc_layers,
+// and its backward in reverse. Every implemented option of docs/model.md
+// (all but the conditional GRU decoder): model.cell (gru, lstm),
+// model.attention (additive, general, dot), model.enc_layers,
 // model.tie_target_embeddings, train.label_smoothing, and train.dropout on
 // both embeddings and on t (inverted dropout, trainer/model/dropout.h: masks are
 // a hash of (seed, step, tensor, global sentence, position, feature), so
@@ -128,7 +129,7 @@ class Model {
 
   // One batch part's forward and backward with dropout: ADDS grad_scale x
   // d(loss sum)/d(params) into grads (grad_scale = 1 / global target
-  // tokens gives MODEL.md's data-parallel gradient) and returns the
+  // tokens gives docs/model.md's data-parallel gradient) and returns the
   // unscaled loss sum and token count. `dropout_step` selects the masks
   // (with options.seed): the trainer passes a counter that differs per
   // call (e.g. the batches processed before this one) and checkpoints it;

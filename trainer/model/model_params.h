@@ -1,4 +1,4 @@
-// The ops' views of a ParamSet (trainer/model/params.h): which MODEL.md tensor
+// The ops' views of a ParamSet (trainer/model/params.h): which docs/model.md tensor
 // each op argument points at, in one place, for the model, decoding and
 // tests. Gradient views are the same names in a gradient ParamSet.
 // Templated on the set type so that the double reference (model_ref.h)

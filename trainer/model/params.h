@@ -1,6 +1,6 @@
 // The model's parameters (or their gradients, or an optimizer moment): one
 // flat float buffer with a named view per tensor, named and shaped exactly
-// as ../shared/MODEL.md's checkpoint table, so a checkpoint maps 1:1 to a
+// as docs/model.md's checkpoint table, so a checkpoint maps 1:1 to a
 // PyTorch state dict. Each tensor starts on a 64-byte boundary.
 #pragma once
 
@@ -36,7 +36,7 @@ struct ParamSpec {
   std::int64_t size() const;
 };
 
-// Every parameter of a model with these dims, in MODEL.md's order.
+// Every parameter of a model with these dims, in docs/model.md's order.
 std::vector<ParamSpec> ParamSpecs(const ModelDims& dims);
 
 class ParamSet {

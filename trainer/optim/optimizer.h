@@ -2,7 +2,7 @@
 // default) and plain SGD, clipping by the global gradient norm, and the
 // accumulation of several batches' gradients into one step.
 //
-// Gradient convention (../shared/MODEL.md, data-parallel semantics): the
+// Gradient convention (docs/model.md, data-parallel semantics): the
 // model's backward pass ADDS per-token loss gradients into a ParamSet, so
 // after the batches of one step (several with train.accumulate, on every
 // rank once summed across ranks) the buffer holds the SUM over `tokens`

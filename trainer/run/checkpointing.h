@@ -26,7 +26,7 @@
 
 namespace rnnsearch {
 
-// One TensorSpec per named view of `set`, MODEL.md's names and shapes.
+// One TensorSpec per named view of `set`, docs/model.md's names and shapes.
 std::vector<TensorSpec> TensorSpecsOf(const ParamSet& set);
 ConstTensors ConstTensorsOf(const ParamSet& set);
 MutableTensors MutableTensorsOf(ParamSet& set);

@@ -1,4 +1,4 @@
-// One optimizer step of data-parallel training, MODEL.md's semantics:
+// One optimizer step of data-parallel training, docs/model.md, data-parallel semantics:
 //
 //   1. read the next train.accumulate global batches (fewer at the end of
 //      the data; none: the data is over and nothing is done);

@@ -1,5 +1,6 @@
 // Beam search (trainer/decode/beam_search.h) on small random models of every
-// MODEL.md variant: beam size 1 is greedy decoding (trainer/decode/greedy.h);
+// implemented docs/model.md variant (all but the conditional GRU decoder):
+// beam size 1 is greedy decoding (trainer/decode/greedy.h);
 // every returned score is the model's own log-probability of the
 // hypothesis (Model::Evaluate, the training path, as the oracle); the best
 // hypothesis never scores below greedy's; n-best lists are sorted and

@@ -1,4 +1,4 @@
-// The parameter set: MODEL.md's names and shapes for every model option,
+// The parameter set: docs/model.md's names and shapes for every model option,
 // aligned views into one flat buffer.
 #include "trainer/model/params.h"
 
