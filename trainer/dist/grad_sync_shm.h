@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "trainer/dist/grad_sync.h"
+#include "trainer/dist/shm_segment.h"
 
 namespace rnnsearch {
 
@@ -80,15 +81,7 @@ class SharedMemoryGradSync final : public GradSync {
   // Whether ShareState placed the state in shared memory.
   bool shared_state() const { return state_ != nullptr; }
 
-  struct Segment;
-
  private:
-  // Collective: a segment of `count` buffers of `floats` floats and
-  // `extra_doubles` doubles after them; null (every rank) and `reason`
-  // when some rank could not map it (each logs why).
-  std::shared_ptr<Segment> NewSegment(std::size_t floats, std::size_t count,
-                                      std::size_t extra_doubles, const std::string& what,
-                                      std::string& reason);
   // Collective at the first step: the gradient segment, or the fallback.
   void Create(std::size_t floats);
   // Moves `grads` into this rank's part of the segment (first step).
@@ -99,8 +92,8 @@ class SharedMemoryGradSync final : public GradSync {
 
   Comm& comm_;
   std::size_t max_segment_bytes_;
-  std::shared_ptr<Segment> grads_;  // one gradient buffer per rank
-  std::shared_ptr<Segment> state_;  // the shared buffers; extra: chunk sums of squares
+  std::shared_ptr<ShmSegment> grads_;  // one gradient buffer per rank
+  std::shared_ptr<ShmSegment> state_;  // the shared buffers; extra: chunk sums of squares
   std::unique_ptr<GradSync> fallback_;
   std::string fallback_reason_;
   std::int64_t first_chunk_ = 0, last_chunk_ = 0;  // this rank's slice
