@@ -26,12 +26,13 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
+#include "launch/checkpoint_options.h"
 #include "launch/cli.h"
 #include "launch/cli_files.h"
 #include "launch/mpi_session.h"
-#include "launch/translate_model.h"
 #include "ops/context.h"
 #include "trainer/decode/rescorer.h"
+#include "trainer/decode/translation_model.h"
 
 namespace rnnsearch {
 namespace {

@@ -1,5 +1,5 @@
 // rnnsearch translate: raw text in, raw text out, with a checkpoint's model
-// and vocabularies (launch/translate_model.h), by batched beam search
+// and vocabularies (trainer/decode/translation_model.h), by batched beam search
 // (trainer/decode/beam_search.h, trainer/decode/translator.h), in the formats of
 // trainer/decode/translate_output.h.
 //
@@ -18,14 +18,15 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
+#include "launch/checkpoint_options.h"
 #include "launch/cli.h"
 #include "launch/cli_files.h"
 #include "launch/mpi_session.h"
-#include "launch/translate_model.h"
 #include "ops/context.h"
 #include "trainer/decode/translate_output.h"
+#include "trainer/decode/translation_model.h"
 #include "trainer/decode/translator.h"
-#include "trainer/run/memory.h"
+#include "trainer/model/memory.h"
 
 namespace rnnsearch {
 namespace {

@@ -1,5 +1,5 @@
-// The trainer's side of checkpoints (io/checkpoint.h is the file): a
-// ParamSet as the flat-buffer tensors io saves and loads, the run's whole
+// The trainer's side of checkpoints (io/checkpoint.h is the file; a
+// ParamSet as its tensors is trainer/model/param_tensors.h): the run's whole
 // state (trainer/run/run_state.h) as checkpoint contents, loading it back on
 // rank 0, and broadcasting it to the other ranks.
 //
@@ -22,14 +22,10 @@
 #include "common/config.h"
 #include "io/checkpoint.h"
 #include "io/vocab.h"
+#include "trainer/model/param_tensors.h"
 #include "trainer/run/run_state.h"
 
 namespace rnnsearch {
-
-// One TensorSpec per named view of `set`, docs/model.md's names and shapes.
-std::vector<TensorSpec> TensorSpecsOf(const ParamSet& set);
-ConstTensors ConstTensorsOf(const ParamSet& set);
-MutableTensors MutableTensorsOf(ParamSet& set);
 
 // The checkpoint of `state` (views into it: no copy of a tensor). Stores
 // the dropout RNG into state.training first.

@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "io/collective.h"
 #include "trainer/model/init.h"
+#include "trainer/model/memory.h"
 #include "trainer/run/checkpointing.h"
-#include "trainer/run/memory.h"
 #include "trainer/run/stop_signal.h"
 
 namespace rnnsearch {
@@ -70,7 +70,7 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   const Vocab& src_vocab = corpus_->src_vocab();
   const Vocab& tgt_vocab = corpus_->tgt_vocab();
   const ModelDims dims = ModelDims::From(config.model, src_vocab.size(), tgt_vocab.size());
-  // Refuse a run that cannot fit before allocating it (trainer/run/memory.h).
+  // Refuse a run that cannot fit before allocating it (trainer/model/memory.h).
   RunCollectively(comm, [&] {
     const Manifest& m = corpus_->manifest();  // histograms: [length] = sentences
     const auto longest =

@@ -1,10 +1,11 @@
-// The memory estimate of a training run (trainer/run/memory.h): the state is
+// The memory estimate of a training run (trainer/model/memory.h), here with
+// trainer/run because it is checked against a real run state: the state is
 // the parameter count times its copies exactly, the activations are within
 // a factor of the heap a real model and batch take, a config far beyond
 // any machine is refused with the keys and the memory available (without
 // allocating it), the memory available comes from /proc/meminfo or the
 // cgroup hierarchy, and allocation failures name what was being allocated.
-#include "trainer/run/memory.h"
+#include "trainer/model/memory.h"
 
 #include <gtest/gtest.h>
 #include <malloc.h>

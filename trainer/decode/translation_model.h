@@ -1,4 +1,4 @@
-// What `rnnsearch translate` loads: a checkpoint's parameters (or their
+// What `rnnsearch translate` and `rnnsearch rescore` load: a checkpoint's parameters (or their
 // moving average), model dims and vocabularies, read by rank 0 and
 // broadcast so that every rank holds the same model (the file need only
 // exist where rank 0 runs).
@@ -21,7 +21,6 @@
 
 #include "common/comm.h"
 #include "io/vocab.h"
-#include "launch/cli.h"
 #include "trainer/model/params.h"
 
 namespace rnnsearch {
@@ -57,21 +56,5 @@ std::vector<TranslationModel> LoadEnsembleMembers(const TranslationModel& model,
 // for the model and "COMMAND: ensemble member PATH (...)" for the others.
 void LogLoadedModels(const std::string& command, const TranslationModel& model,
                      const std::vector<TranslationModel>& others);
-
-// The options that choose the checkpoint(s) of translate and rescore:
-// --model, --run-dir, --ensemble (help: ensemble_help), --weights,
-// --threads.
-void AddCheckpointOptions(po::options_description& options, const std::string& ensemble_help);
-
-struct CheckpointChoice {
-  std::string model_path, run_dir;    // exactly one is non-empty
-  std::vector<std::string> ensemble;  // --ensemble, in order
-  std::string weights;                // auto, params or ema
-  int threads = 0;                    // --threads (0: ResolveThreadsPerRank's default)
-};
-
-// The values of AddCheckpointOptions' options; a UsageError naming
-// `rnnsearch COMMAND` and the option for a bad one.
-CheckpointChoice CheckpointChoiceFrom(const po::variables_map& vm, const std::string& command);
 
 }  // namespace rnnsearch

@@ -1,5 +1,5 @@
-// The memory estimate and check of `rnnsearch train` (trainer/run/memory.h).
-#include "trainer/run/memory.h"
+// The memory estimate and check of `rnnsearch train` (trainer/model/memory.h).
+#include "trainer/model/memory.h"
 
 #include <algorithm>
 #include <cstdio>
