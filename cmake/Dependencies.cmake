@@ -27,6 +27,12 @@ rnnsearch_require(dnnl_FOUND "oneDNN (CMake package 'dnnl')" "libdnnl-dev")
 
 find_package(OpenMP QUIET COMPONENTS CXX)
 rnnsearch_require(OpenMP_CXX_FOUND "OpenMP for C++" "g++ (libgomp)")
+
+# JSON lines: metrics.jsonl, the alignments file, the bench figures
+# (trainer/run, trainer/decode, launch; header-only).
+find_package(nlohmann_json 3.9 CONFIG QUIET)
+rnnsearch_require(nlohmann_json_FOUND "nlohmann/json (CMake package 'nlohmann_json')"
+                  "nlohmann-json3-dev")
 endif()
 
 find_package(HDF5 QUIET COMPONENTS C)

@@ -4,6 +4,7 @@
 // bench_TARGET.cc, listed in cmd_bench.cc.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,16 +14,14 @@
 
 namespace rnnsearch {
 
-// Extra fields of a JSON line, in order (values are numbers or strings
-// written as given: pass strings already quoted).
-using JsonFields = std::vector<std::pair<std::string, std::string>>;
+// Extra fields of a JSON line, in order.
+using JsonFields = std::vector<std::pair<std::string, nlohmann::ordered_json>>;
 
-// Prints {"name": NAME, <extra...>, "value": VALUE, "unit": UNIT} on rank 0.
+// Prints {"name": NAME, <extra...>, "value": VALUE, "unit": UNIT} on rank 0
+// (trainer/decode/json_text.h's layout), VALUE rounded to 6 significant
+// digits, null when not finite.
 void PrintFigure(const CommandEnv& env, const std::string& name, double value,
                  const std::string& unit, const JsonFields& extra = {});
-
-// A JSON string literal of `s` (quotes and escapes).
-std::string JsonString(const std::string& s);
 
 // The model and batch shapes the ops, train and dist benchmarks measure:
 // the PyTorch peer's `small` and `base` presets (B sentences of T tokens a

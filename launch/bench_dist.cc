@@ -323,15 +323,15 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const double bytes = static_cast<double>(g.size()) * sizeof(float);
   const double tokens = static_cast<double>(preset->B) * preset->T;
 
-  const JsonFields f = {{"config", JsonString(preset->name)},
-                        {"transport", JsonString(vm["transport"].as<std::string>())},
-                        {"ranks", std::to_string(n)},
-                        {"threads", std::to_string(threads)},
-                        {"bucket_mb", std::to_string(bucket_mb)},
-                        {"poll_us", std::to_string(poll_us)},
-                        {"buckets", std::to_string(overlap.plan().buckets.size())},
-                        {"grad_mb", std::to_string(bytes / 1048576.0)},
-                        {"timed_steps", std::to_string(steps * rounds)}};
+  const JsonFields f = {{"config", preset->name},
+                        {"transport", vm["transport"].as<std::string>()},
+                        {"ranks", n},
+                        {"threads", threads},
+                        {"bucket_mb", bucket_mb},
+                        {"poll_us", poll_us},
+                        {"buckets", overlap.plan().buckets.size()},
+                        {"grad_mb", bytes / 1048576.0},
+                        {"timed_steps", steps * rounds}};
   PrintFigure(env, "dist.solo.step_ms", solo_ms, "ms", f);
   PrintFigure(env, "dist.solo.tgt_tokens_per_s", tokens / solo_ms * 1e3, "tokens/s", f);
   if (rank == 0) {

@@ -198,10 +198,9 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   o.out = work + "/m30k";
   o.spm_model = model_path;
   const auto [pre, base] = TimePreprocessAndSpm(o, spm_encode, vm["repeat"].as<int>(), env.comm);
-  PrintFigure(env, "io.multi30k.spm_encode", base, "s", {{"pairs", std::to_string(src.size())}});
-  PrintFigure(env, "io.multi30k.preprocess", pre, "s", {{"pairs", std::to_string(src.size())}});
-  PrintFigure(env, "io.multi30k.preprocess_vs_spm_encode", pre / base, "ratio",
-              {{"target", "1.5"}});
+  PrintFigure(env, "io.multi30k.spm_encode", base, "s", {{"pairs", src.size()}});
+  PrintFigure(env, "io.multi30k.preprocess", pre, "s", {{"pairs", src.size()}});
+  PrintFigure(env, "io.multi30k.preprocess_vs_spm_encode", pre / base, "ratio", {{"target", 1.5}});
 
   // Padding of 2000-token batches, averaged over a few epochs' cut points.
   const auto corpus = Corpus::Open(o.out);
@@ -216,10 +215,10 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
     pad.tgt_padded += p.tgt_padded;
   }
   PrintFigure(env, "io.multi30k.padding_efficiency", pad.efficiency(), "ratio",
-              {{"batch_tokens", "2000"},
-               {"source", std::to_string(pad.src_efficiency())},
-               {"target", std::to_string(pad.tgt_efficiency())},
-               {"target_min", "0.95"}});
+              {{"batch_tokens", 2000},
+               {"source", pad.src_efficiency()},
+               {"target", pad.tgt_efficiency()},
+               {"target_min", 0.95}});
   PrintFigure(env, "io.index_bytes_per_pair",
               static_cast<double>(corpus->index_bytes()) / static_cast<double>(corpus->sentences()),
               "B");
@@ -239,7 +238,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   }
   const double read_s = Seconds(t0);
   const double rate = static_cast<double>(tokens) / read_s;
-  PrintFigure(env, "io.reader.tokens_per_second", rate, "tokens/s", {{"corpus", "\"multi30k\""}});
+  PrintFigure(env, "io.reader.tokens_per_second", rate, "tokens/s", {{"corpus", "multi30k"}});
   ops::Context ctx(1);
   const double peak = ops::MeasureSquareMatmul(ctx, 2048, 1.0).gflops;
   const Config defaults;
@@ -250,10 +249,9 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   const double flops = TrainFlopsPerTargetToken(defaults.model, model.size(), src_per_tgt, tx);
   const double train_bound = peak * 1e9 / flops;  // target tokens/s at the matmul peak
   const double tgt_rate = static_cast<double>(tgt_tokens) / read_s;
-  PrintFigure(env, "io.reader.vs_training_bound", tgt_rate / train_bound, "ratio",
-              {{"matmul_gflops_1thread", std::to_string(peak)},
-               {"train_flops_per_tgt_token", std::to_string(flops)},
-               {"target_min", "20"}});
+  PrintFigure(
+      env, "io.reader.vs_training_bound", tgt_rate / train_bound, "ratio",
+      {{"matmul_gflops_1thread", peak}, {"train_flops_per_tgt_token", flops}, {"target_min", 20}});
 
   // The generated corpus, once each.
   const std::int64_t pairs = vm["pairs"].as<std::int64_t>();
@@ -263,10 +261,10 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
     o.tgt = work + "/gen.de";
     o.out = work + "/gen";
     const auto [gpre, gbase] = TimePreprocessAndSpm(o, spm_encode, 1, env.comm);
-    PrintFigure(env, "io.generated.spm_encode", gbase, "s", {{"pairs", std::to_string(pairs)}});
-    PrintFigure(env, "io.generated.preprocess", gpre, "s", {{"pairs", std::to_string(pairs)}});
+    PrintFigure(env, "io.generated.spm_encode", gbase, "s", {{"pairs", pairs}});
+    PrintFigure(env, "io.generated.preprocess", gpre, "s", {{"pairs", pairs}});
     PrintFigure(env, "io.generated.preprocess_vs_spm_encode", gpre / gbase, "ratio",
-                {{"target", "1.5"}});
+                {{"target", 1.5}});
     const auto gen = Corpus::Open(o.out);
     PrintFigure(env, "io.generated.index_bytes_per_pair",
                 static_cast<double>(gen->index_bytes()) / static_cast<double>(gen->sentences()),
@@ -279,7 +277,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
       while (auto b = reader.Next()) gtokens += b->src_tokens() + b->tgt_tokens();
     }
     PrintFigure(env, "io.reader.tokens_per_second", static_cast<double>(gtokens) / Seconds(t0),
-                "tokens/s", {{"corpus", "\"generated\""}});
+                "tokens/s", {{"corpus", "generated"}});
   }
   if (own_work) fs::remove_all(work);
   return 0;

@@ -22,8 +22,7 @@ int BenchMatmul(const std::vector<std::string>& args, CommandEnv& env) {
     ops::Context ctx(threads);
     const ops::MatmulRate r =
         ops::MeasureSquareMatmul(ctx, vm["size"].as<std::int64_t>(), vm["seconds"].as<double>());
-    PrintFigure(env, "matmul.f32_square", r.gflops, "GFLOP/s",
-                {{"threads", std::to_string(threads)}, {"n", std::to_string(r.n)}});
+    PrintFigure(env, "matmul.f32_square", r.gflops, "GFLOP/s", {{"threads", threads}, {"n", r.n}});
   }
   return 0;
 }

@@ -134,7 +134,7 @@ void RunPreset(const BenchShape& pre, int threads, int steps, double matmul_seco
   const ops::MatmulRate mm = ops::MeasureSquareMatmul(ctx, matmul_size, matmul_seconds);
 
   const std::string name = pre.name;
-  const JsonFields th = {{"threads", std::to_string(threads)}};
+  const JsonFields th = {{"threads", threads}};
   const auto flops = PartFlops(d, pre.B, pre.T);
   double parts = 0;
   for (int p = 0; p < ModelProfile::kParts; ++p) {
@@ -149,14 +149,13 @@ void RunPreset(const BenchShape& pre, int threads, int steps, double matmul_seco
   }
   const double total_flops = TrainingFlops(d, pre.B, pre.T, pre.T);
   PrintFigure(env, name + ".model.time", best * 1e3, "ms", th);
-  PrintFigure(env, name + ".model.gflops", total_flops / best * 1e-9, "GFLOP/s",
-              {{"threads", std::to_string(threads)},
-               {"flops_per_batch", std::to_string(total_flops)},
-               {"profiled_parts_ms", std::to_string(parts * 1e3)}});
+  PrintFigure(
+      env, name + ".model.gflops", total_flops / best * 1e-9, "GFLOP/s",
+      {{"threads", threads}, {"flops_per_batch", total_flops}, {"profiled_parts_ms", parts * 1e3}});
   PrintFigure(env, name + ".model.tgt_tokens_per_s",
               static_cast<double>(batch.global_tgt_tokens) / best, "tokens/s", th);
   PrintFigure(env, name + ".matmul.gflops", mm.gflops, "GFLOP/s",
-              {{"threads", std::to_string(threads)}, {"n", std::to_string(mm.n)}});
+              {{"threads", threads}, {"n", mm.n}});
   PrintFigure(env, name + ".model_vs_matmul", total_flops / best * 1e-9 / mm.gflops, "ratio", th);
   PrintFigure(env, name + ".dropout_step_vs_none", dropout_best / best, "ratio", th);
 

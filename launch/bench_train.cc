@@ -120,8 +120,7 @@ int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEn
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   const ModelDims d = p.dims();
-  const JsonFields th = {{"threads", std::to_string(threads)},
-                         {"timed_steps", std::to_string(times.size())}};
+  const JsonFields th = {{"threads", threads}, {"timed_steps", times.size()}};
   const std::string name = std::string(p.name) + ".train.";
   PrintFigure(env, name + "step_ms", median * 1e3, "ms", th);
   PrintFigure(env, name + "tgt_tokens_per_s", static_cast<double>(p.B) * p.T / median, "tokens/s",

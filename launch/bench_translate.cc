@@ -97,8 +97,7 @@ int BenchTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   for (int threads : vm["threads"].as<std::vector<int>>()) {
     if (threads < 1) throw UsageError("rnnsearch bench translate: --threads must be >= 1");
     ops::Context ctx(threads);
-    const JsonFields fields = {{"threads", std::to_string(threads)},
-                               {"sentences", std::to_string(sentences)}};
+    const JsonFields fields = {{"threads", threads}, {"sentences", sentences}};
     BeamOptions o;
     o.beam_size = beam;
     o.max_len_ratio = 1.0;

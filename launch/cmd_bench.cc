@@ -1,9 +1,9 @@
 // rnnsearch bench TARGET [OPTIONS]: the benchmarks (JSON lines on stdout).
-#include <cstdio>
 #include <sstream>
 
 #include "common/error.h"
 #include "launch/bench.h"
+#include "trainer/decode/json_text.h"
 
 namespace rnnsearch {
 namespace {
@@ -77,32 +77,14 @@ const BenchShape& FindBenchShape(const std::string& what, const std::string& nam
   throw UsageError(what + ": unknown shape '" + name + "' (expected base or small)");
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 void PrintFigure(const CommandEnv& env, const std::string& name, double value,
                  const std::string& unit, const JsonFields& extra) {
-  std::ostringstream line;
-  line << "{\"name\": " << JsonString(name);
-  for (const auto& [k, v] : extra) line << ", " << JsonString(k) << ": " << v;
-  char num[64];
-  std::snprintf(num, sizeof num, "%.6g", value);
-  line << ", \"value\": " << num << ", \"unit\": " << JsonString(unit) << "}\n";
-  PrintOnRoot(env, line.str());
+  nlohmann::ordered_json line;
+  line["name"] = name;
+  for (const auto& [k, v] : extra) line[k] = v;
+  line["value"] = PrintfRounded("%.6g", value);
+  line["unit"] = unit;
+  PrintOnRoot(env, OneLineJson(line) + "\n");
 }
 
 int RunBench(const std::vector<std::string>& args, CommandEnv& env) {

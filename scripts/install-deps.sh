@@ -16,6 +16,7 @@ packages=(
   libhdf5-dev hdf5-tools             # HDF5 shards and checkpoints; h5dump
   libyaml-cpp-dev                    # YAML configs
   libboost-program-options-dev       # command line
+  nlohmann-json3-dev                 # JSON lines: metrics.jsonl, alignments, bench figures
   libsentencepiece-dev sentencepiece # subwords; spm_encode for the io benchmark
   zlib1g-dev                         # .gz corpora
   libgtest-dev                       # tests

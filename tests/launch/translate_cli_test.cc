@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -20,7 +21,6 @@
 #include "io/vocab.h"
 #include "ops/context.h"
 #include "tests/io/io_fixture.h"
-#include "tests/launch/json_value.h"
 #include "tests/launch/plot_tool.h"
 #include "tests/launch/run_process.h"
 #include "tests/trainer/model_fixture.h"
@@ -30,9 +30,8 @@
 namespace rnnsearch {
 namespace {
 
-using testing::Json;
+using Json = nlohmann::json;
 using testing::Mpiexec;
-using testing::ParseJson;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
@@ -211,15 +210,15 @@ TEST_F(TranslateCli, AlignmentsFile) {
   const std::vector<std::string> rows = SplitLines(testing::ReadWhole(align));
   ASSERT_EQ(rows.size(), lines_.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Json j = ParseJson(rows[i]);
-    EXPECT_EQ(j.at("line").number, static_cast<double>(i));
+    const Json j = Json::parse(rows[i]);
+    EXPECT_EQ(j.at("line").get<double>(), static_cast<double>(i));
     const Json& source = j.at("source");
     const Json& target = j.at("target");
     const Json& attention = j.at("attention");
     std::string words, tokens;
-    for (std::size_t k = 0; k < source.items.size(); ++k) {
-      const std::string& piece = source.items[k].text;
-      if (k + 1 == source.items.size()) {
+    for (std::size_t k = 0; k < source.size(); ++k) {
+      const std::string piece = source[k].get<std::string>();
+      if (k + 1 == source.size()) {
         EXPECT_EQ(piece, "</s>");
       } else {
         words += (k ? " " : "") + piece;
@@ -229,26 +228,26 @@ TEST_F(TranslateCli, AlignmentsFile) {
     std::string w, want_words;
     while (split >> w) want_words += (want_words.empty() ? "" : " ") + w;
     EXPECT_EQ(words, want_words) << "line " << i;
-    for (const Json& piece : target.items) {
-      if (piece.text != "</s>") tokens += (tokens.empty() ? "" : " ") + piece.text;
+    for (const Json& piece : target) {
+      if (piece != "</s>") tokens += (tokens.empty() ? "" : " ") + piece.get<std::string>();
     }
     EXPECT_EQ(tokens, outputs[i]) << "line " << i;
     if (want_words.empty()) {
-      EXPECT_TRUE(source.items.empty() && target.items.empty() && attention.items.empty());
+      EXPECT_TRUE(source.empty() && target.empty() && attention.empty());
       continue;
     }
-    ASSERT_EQ(attention.items.size(), target.items.size()) << "line " << i;
-    EXPECT_EQ(j.at("finished").boolean, target.items.back().text == "</s>");
-    for (const Json& row : attention.items) {
-      ASSERT_EQ(row.items.size(), source.items.size()) << "line " << i;
+    ASSERT_EQ(attention.size(), target.size()) << "line " << i;
+    EXPECT_EQ(j.at("finished").get<bool>(), target.back() == "</s>");
+    for (const Json& row : attention) {
+      ASSERT_EQ(row.size(), source.size()) << "line " << i;
       double sum = 0;
-      for (const Json& x : row.items) {
-        EXPECT_GE(x.number, 0.0);
-        sum += x.number;
+      for (const Json& x : row) {
+        EXPECT_GE(x.get<double>(), 0.0);
+        sum += x.get<double>();
       }
       // A float softmax over the row, each weight printed with 6
       // significant digits (%.6g: within 5e-7 of a weight <= 1).
-      const auto n = static_cast<std::int64_t>(row.items.size());
+      const auto n = static_cast<std::int64_t>(row.size());
       EXPECT_NEAR(sum, 1.0, testing::SumTolerance(n) + 5e-7 * static_cast<double>(n))
           << "line " << i;
     }

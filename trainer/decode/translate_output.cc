@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "trainer/decode/json_text.h"
+
 namespace rnnsearch {
 namespace {
 
@@ -21,29 +23,6 @@ std::string Number(const char* format, double x) {
 }
 
 }  // namespace
-
-std::string JsonQuote(const std::string& s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char u[8];
-          std::snprintf(u, sizeof u, "\\u%04x", c);
-          out += u;
-        } else {
-          out += ch;  // UTF-8 bytes as they are
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string FormatTranslation(const LineTranslation& t, std::int64_t line, int nbest) {
   if (nbest <= 1) return OneLine(t.nbest.front().text) + "\n";
@@ -66,26 +45,24 @@ std::string FormatAlignment(const LineTranslation& t, std::int64_t line, const V
     for (std::int32_t id : best.tokens) target.push_back(tgt.Piece(id));
     if (best.finished) target.push_back("</s>");
   }
-  auto list = [](const std::vector<std::string>& pieces) {
-    std::string s = "[";
-    for (std::size_t k = 0; k < pieces.size(); ++k) s += (k ? ", " : "") + JsonQuote(pieces[k]);
-    return s + "]";
-  };
-  std::string out = "{\"line\": " + std::to_string(line) + ", \"source\": " + list(source) +
-                    ", \"target\": " + list(target) + ", \"score\": " + Number("%.6f", best.score) +
-                    ", \"normalized\": " + Number("%.6f", best.normalized) +
-                    ", \"finished\": " + (best.finished ? "true" : "false") + ", \"attention\": [";
+  nlohmann::ordered_json j;
+  j["line"] = line;
+  j["source"] = source;
+  j["target"] = target;
+  j["score"] = PrintfRounded("%.6f", best.score);
+  j["normalized"] = PrintfRounded("%.6f", best.normalized);
+  j["finished"] = best.finished;
+  nlohmann::ordered_json& attention = j["attention"] = nlohmann::ordered_json::array();
   const std::size_t cols = source.size(), rows = target.size();
   if (rows * cols > 0 && t.attention.size() == rows * cols) {
     for (std::size_t r = 0; r < rows; ++r) {
-      out += r ? ", [" : "[";
+      nlohmann::ordered_json& row = attention.emplace_back(nlohmann::ordered_json::array());
       for (std::size_t c = 0; c < cols; ++c) {
-        out += (c ? ", " : "") + Number("%.6g", t.attention[r * cols + c]);
+        row.push_back(PrintfRounded("%.6g", t.attention[r * cols + c]));
       }
-      out += "]";
     }
   }
-  return out + "]}\n";
+  return OneLineJson(j) + "\n";
 }
 
 }  // namespace rnnsearch

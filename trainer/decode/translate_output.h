@@ -17,8 +17,10 @@
 // source: the source pieces (Vocab::Piece) and </s>; target: the best
 // hypothesis's pieces and </s> when it finished (not when cut at the
 // length limit); attention[i][j]: the weight of source position j when
-// target token i was produced (rows sum to 1). A line without tokens has
-// empty lists.
+// target token i was produced (rows sum to 1). score and normalized are
+// rounded to 6 decimals, the weights to 6 significant digits; NaN and
+// infinities are null (json_text.h has the layout). A line without tokens
+// has empty lists.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +37,5 @@ std::string FormatTranslation(const LineTranslation& t, std::int64_t line, int n
 // The alignments JSON line, ending with '\n'.
 std::string FormatAlignment(const LineTranslation& t, std::int64_t line, const Vocab& src,
                             const Vocab& tgt);
-
-// `s` as a JSON string literal (quotes included), control characters escaped.
-std::string JsonQuote(const std::string& s);
 
 }  // namespace rnnsearch

@@ -1,7 +1,6 @@
 #include "trainer/run/metrics.h"
 
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,37 +18,14 @@ std::string Printf(const char* format, double value) {
   return buffer;
 }
 
-void AppendEscaped(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
-// The value of the "step" field of a line written by JsonLine, or -1.
-std::int64_t StepOfLine(std::string_view line) {
-  const std::string_view key = "\"step\":";
-  const std::size_t at = line.find(key);
-  if (at == std::string_view::npos) return -1;
-  std::int64_t step = -1;
-  const char* begin = line.data() + at + key.size();
-  std::from_chars(begin, line.data() + line.size(), step);
-  return step;
+// The "step" of a metrics line, or -1 when the line is no JSON object with
+// a numeric "step".
+double StepOfLine(const std::string& line) {
+  const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return -1;  // a parse error gives a discarded value
+  const auto step = j.find("step");
+  if (step == j.end() || !step->is_number()) return -1;
+  return step->get<double>();
 }
 
 [[noreturn]] void Fail(const std::string& path, const std::string& what) {
@@ -58,40 +34,35 @@ std::int64_t StepOfLine(std::string_view line) {
 
 }  // namespace
 
-void JsonLine::Key(std::string_view key) {
-  if (!fields_.empty()) fields_ += ',';
-  AppendEscaped(fields_, key);
-  fields_ += ':';
-}
-
 JsonLine& JsonLine::AddInt(std::string_view key, std::int64_t value) {
-  Key(key);
-  fields_ += std::to_string(value);
+  object_[std::string(key)] = value;
   return *this;
 }
 
 JsonLine& JsonLine::AddReal(std::string_view key, double value) {
-  Key(key);
-  if (!std::isfinite(value)) {
-    fields_ += "null";
-    return *this;
+  // A whole number (exact in a double, below 2^53) as an integer, which
+  // nlohmann writes without ".0"; -0 stays a double.
+  if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 0x1p53 &&
+      !(value == 0 && std::signbit(value))) {
+    object_[std::string(key)] = static_cast<std::int64_t>(value);
+  } else {
+    object_[std::string(key)] = value;  // NaN and infinities are written as null
   }
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  fields_.append(buffer, result.ptr);
   return *this;
 }
 
 JsonLine& JsonLine::AddString(std::string_view key, std::string_view value) {
-  Key(key);
-  AppendEscaped(fields_, value);
+  object_[std::string(key)] = value;
   return *this;
 }
 
 JsonLine& JsonLine::AddBool(std::string_view key, bool value) {
-  Key(key);
-  fields_ += value ? "true" : "false";
+  object_[std::string(key)] = value;
   return *this;
+}
+
+std::string JsonLine::str() const {
+  return object_.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 MetricsWriter::MetricsWriter(const std::string& path, std::int64_t keep_through_step)
@@ -106,7 +77,7 @@ MetricsWriter::MetricsWriter(const std::string& path, std::int64_t keep_through_
     std::uint64_t keep = 0;  // bytes of the lines kept
     while (std::getline(in, line)) {
       if (in.eof()) break;  // no '\n': an incomplete last line
-      if (StepOfLine(line) > keep_through_step) break;
+      if (StepOfLine(line) > static_cast<double>(keep_through_step)) break;
       keep += line.size() + 1;
     }
     in.close();

@@ -13,14 +13,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 namespace rnnsearch {
 
-// One JSON object, its fields in the order added. Numbers are written in
-// the shortest form that reads back to the same double; NaN and infinities
-// (not JSON) are written as null; strings are escaped.
+// One JSON object, its fields in the order added, written by nlohmann/json
+// without spaces. Numbers are written in the shortest form that reads back
+// to the same double (a whole number without a fraction: 2, not 2.0); NaN
+// and infinities (not JSON) are written as null; strings are escaped
+// (invalid UTF-8 replaced by U+FFFD).
 class JsonLine {
  public:
   JsonLine& AddInt(std::string_view key, std::int64_t value);
@@ -28,11 +31,10 @@ class JsonLine {
   JsonLine& AddString(std::string_view key, std::string_view value);
   JsonLine& AddBool(std::string_view key, bool value);
   // The object, without a newline.
-  std::string str() const { return "{" + fields_ + "}"; }
+  std::string str() const;
 
  private:
-  void Key(std::string_view key);
-  std::string fields_;
+  nlohmann::ordered_json object_ = nlohmann::ordered_json::object();
 };
 
 // Appends JSON lines to a file, each written with one call and flushed.
@@ -43,7 +45,9 @@ class MetricsWriter {
   // before the first line whose "step" is larger (lines written after that
   // checkpoint by the run that stopped) and before an incomplete last line
   // (a crash mid-write), so the file then reads as if the run had never
-  // stopped. Throws UserError naming the path on any failure.
+  // stopped. Each complete line is read as JSON; one that is no object
+  // with a numeric "step" is kept. Throws UserError naming the path on any
+  // failure.
   explicit MetricsWriter(const std::string& path, std::int64_t keep_through_step = -1);
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;

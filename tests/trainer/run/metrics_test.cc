@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -37,10 +40,53 @@ TEST(JsonLine, FieldsInOrderWithShortestNumbersAndEscapes) {
       .AddBool("best", true)
       .AddString("text", "a \"q\" \\ b\nc\x01 \xc3\xa4");
   EXPECT_EQ(j.str(),
-            "{\"kind\":\"valid\",\"step\":1200,\"lr\":5e-04,\"tiny\":1e-06,"
+            "{\"kind\":\"valid\",\"step\":1200,\"lr\":0.0005,\"tiny\":1e-06,"
             "\"third\":0.3333333333333333,\"whole\":2,\"nan\":null,\"inf\":null,"
             "\"best\":true,\"text\":\"a \\\"q\\\" \\\\ b\\nc\\u0001 \xc3\xa4\"}");
   EXPECT_EQ(JsonLine().str(), "{}");
+}
+
+TEST(JsonLine, RoundTripsThroughAParser) {
+  // Quotes, a backslash, control characters, non-ASCII UTF-8 and a byte
+  // that is no UTF-8 (written as U+FFFD).
+  const std::string text =
+      "say \"hi\" \\ to\n\tr\x01\x1f\x7f \xc3\xa4 \xe6\x97\xa5 \xf0\x9f\x98\x80";
+  JsonLine j;
+  j.AddString("kind", "valid")
+      .AddInt("step", 1200)
+      .AddReal("loss", std::nan(""))
+      .AddReal("ppl", -INFINITY)
+      .AddReal("bleu", 27.125)
+      .AddReal("whole", 3.0)
+      .AddReal("neg_zero", -0.0)
+      .AddReal("big", 1e300)
+      .AddInt("min", INT64_MIN)
+      .AddBool("best", false)
+      .AddString("metric", text)
+      .AddString("bad", "a\xff b");
+  const std::string line = j.str();
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  const nlohmann::ordered_json v = nlohmann::ordered_json::parse(line);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : v.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"kind", "step", "loss", "ppl", "bleu", "whole",
+                                            "neg_zero", "big", "min", "best", "metric", "bad"}));
+  EXPECT_EQ(v.at("kind"), "valid");
+  EXPECT_TRUE(v.at("step").is_number_integer());
+  EXPECT_EQ(v.at("step").get<std::int64_t>(), 1200);
+  EXPECT_TRUE(v.at("loss").is_null());
+  EXPECT_TRUE(v.at("ppl").is_null());
+  EXPECT_EQ(v.at("bleu").get<double>(), 27.125);
+  EXPECT_TRUE(v.at("whole").is_number_integer()) << line;
+  EXPECT_EQ(v.at("whole").get<double>(), 3.0);
+  EXPECT_TRUE(v.at("neg_zero").is_number_float()) << line;
+  EXPECT_TRUE(std::signbit(v.at("neg_zero").get<double>()));
+  EXPECT_EQ(v.at("big").get<double>(), 1e300);
+  EXPECT_EQ(v.at("min").get<std::int64_t>(), INT64_MIN);
+  EXPECT_EQ(v.at("best"), false);
+  EXPECT_EQ(v.at("metric").get<std::string>(), text);
+  EXPECT_EQ(v.at("bad").get<std::string>(), "a\xef\xbf\xbd b");
+  EXPECT_NE(line.find("\\u0001\\u001f"), std::string::npos) << line;
 }
 
 TEST(Progress, DurationsAndRates) {
@@ -102,7 +148,7 @@ TEST(Progress, JsonHasTheSameFigures) {
   f.grad_norm = 0.75;
   EXPECT_EQ(ProgressJson(f).str(),
             "{\"kind\":\"train\",\"step\":1200,\"epoch\":1.5,\"loss\":2,"
-            "\"ppl\":7.38905609893065,\"lr\":5e-04,\"grad_norm\":0.75,\"src_tok_s\":5123,"
+            "\"ppl\":7.38905609893065,\"lr\":0.0005,\"grad_norm\":0.75,\"src_tok_s\":5123,"
             "\"tgt_tok_s\":5321,\"data_share\":null,\"sync_share\":null,\"elapsed_s\":723,"
             "\"time_left_s\":11400,\"skipped_steps\":0}");
   f.time_left_s = -1;
@@ -116,7 +162,7 @@ TEST(Progress, JsonHasTheSameFigures) {
   f.loss = f.grad_norm = NAN;
   f.skipped_steps = 7;
   EXPECT_NE(
-      ProgressJson(f).str().find("\"loss\":null,\"ppl\":null,\"lr\":5e-04,\"grad_norm\":null"),
+      ProgressJson(f).str().find("\"loss\":null,\"ppl\":null,\"lr\":0.0005,\"grad_norm\":null"),
       std::string::npos)
       << ProgressJson(f).str();
   EXPECT_NE(ProgressJson(f).str().find(",\"skipped_steps\":7}"), std::string::npos);
@@ -198,6 +244,20 @@ TEST_F(MetricsFile, ResumeDropsLinesAfterTheCheckpointAndATornLine) {
   EXPECT_EQ(std::count(kept.begin(), kept.end(), '\n'), 3);
   { MetricsWriter w((dir_ / "new.jsonl").string(), 5); }
   EXPECT_TRUE(std::filesystem::exists(dir_ / "new.jsonl"));
+}
+
+TEST_F(MetricsFile, ResumeReadsTheStepOfEachLineAsJson) {
+  const std::string path = (dir_ / "metrics.jsonl").string();
+  const std::string kept =
+      "{\"kind\":\"train\",\"step\":100,\"loss\":1}\n"
+      "{\"kind\":\"note\",\"sub\":{\"step\":900}}\n"  // no "step" of its own
+      "not JSON \"step\":900\n"                       // unreadable: kept
+      "{\"step\": 200, \"kind\": \"train\"}\n";       // spaces, "step" first
+  std::ofstream(path, std::ios::binary) << kept
+                                        << "{\"kind\": \"train\", \"step\": 250}\n"
+                                           "{\"kind\":\"train\",\"step\":300}\n";
+  { MetricsWriter w(path, 200); }
+  EXPECT_EQ(ReadFile(path), kept);
 }
 
 TEST_F(MetricsFile, UnwritablePathIsAUserErrorNamingIt) {
