@@ -13,11 +13,12 @@
 // ensemble), TOKENS = the target subwords + 1 for </s>.
 //
 // The pairs are scored in batches of similar lengths
-// (Rescorer::PlanBatches). Under mpirun, rank r scores batches r, r + N,
-// ... and rank 0 writes the scores in input order: the output does not
-// depend on the number of ranks (every process plans the same batches, so
-// the same ops run for any split). Output files are written
-// whole through a temporary name and a rename.
+// (Rescorer::PlanBatches). Under mpirun, rank 0 reads the files and plans
+// the batches, io/scatter.h gives batch b to rank b mod N and brings the
+// scores back to rank 0, which writes them in input order: the output does
+// not depend on the number of ranks (the batches are the same, so the same
+// ops run for any split). Output files are written whole through a
+// temporary name and a rename.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -26,6 +27,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
+#include "io/scatter.h"
 #include "launch/checkpoint_options.h"
 #include "launch/cli.h"
 #include "launch/cli_files.h"
@@ -121,9 +123,9 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
   std::vector<const ParamSet*> members = {&model.params};
   for (const TranslationModel& other : others) members.push_back(&other.params);
 
-  // Rank 0 reads and pairs the files; the pairs go to every rank as
-  // "SOURCE_BYTES TEXT_BYTES\n" records.
-  std::string text;
+  // Rank 0 reads and pairs the files and plans the batches.
+  std::vector<Record> records;  // rank 0: {source, hypothesis}
+  std::vector<std::vector<std::size_t>> batches;
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
     const std::vector<std::string> sources = ReadTextLines(source_path, kWho, "--source");
@@ -142,71 +144,58 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
         pairs.push_back({static_cast<std::int64_t>(i), hyps[i]});
       }
     }
+    std::vector<IdPair> ids;
     for (const Pair& p : pairs) {
       const std::string& src = sources[static_cast<std::size_t>(p.source)];
-      text +=
-          std::to_string(src.size()) + " " + std::to_string(p.text.size()) + "\n" + src + p.text;
+      ids.push_back({model.src_vocab.Encode(src), model.tgt_vocab.Encode(p.text)});
+      records.push_back({src, p.text});
     }
+    batches = Rescorer::PlanBatches(ids);
   });
-  comm.BroadcastString(text, 0);
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t nl = text.find('\n', at);
-    std::size_t src_bytes = 0, hyp_bytes = 0;
-    std::sscanf(text.c_str() + at, "%zu %zu", &src_bytes, &hyp_bytes);
-    pairs.emplace_back(text.substr(nl + 1, src_bytes), text.substr(nl + 1 + src_bytes, hyp_bytes));
-    at = nl + 1 + src_bytes + hyp_bytes;
-  }
-  text.clear();
+  const Share share = ScatterGroups(comm, 2, records, batches);
+  records.clear();
 
   const int threads = ResolveThreadsPerRank(choice.threads, comm);
   if (comm.rank() == 0) {
     LogLoadedModels("rescore", model, others);
-    RNN_LOG(kInfo) << "rescore: " << pairs.size() << " pairs, " << comm.size() << " rank(s) x "
+    RNN_LOG(kInfo) << "rescore: " << share.total << " pairs, " << comm.size() << " rank(s) x "
                    << threads << " thread(s)";
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::string mine;  // "INDEX LOGPROB TOKENS\n" records of this rank's pairs
+  std::vector<IndexedRecord> mine;  // this rank's pairs: {"LOGPROB TOKENS\n"}
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
     Rescorer rescorer(ctx, members, model.src_vocab, model.tgt_vocab);
-    std::vector<IdPair> ids;
-    ids.reserve(pairs.size());
-    for (const auto& [src, hyp] : pairs) ids.push_back(rescorer.Encode(src, hyp));
-    const std::vector<std::vector<std::size_t>> batches = Rescorer::PlanBatches(ids);
-    for (std::size_t k = static_cast<std::size_t>(comm.rank()); k < batches.size();
-         k += static_cast<std::size_t>(comm.size())) {
-      const std::vector<PairScore> scores = rescorer.ScoreBatch(ids, batches[k]);
+    for (const std::vector<IndexedRecord>& batch : share.groups) {
+      std::vector<IdPair> ids;
+      std::vector<std::size_t> rows;
+      for (const IndexedRecord& r : batch) {
+        rows.push_back(ids.size());
+        ids.push_back(rescorer.Encode(r.record[0], r.record[1]));
+      }
+      const std::vector<PairScore> scores = rescorer.ScoreBatch(ids, rows);
       for (std::size_t j = 0; j < scores.size(); ++j) {
         char line[96];
-        std::snprintf(line, sizeof line, "%zu %.6f %lld\n", batches[k][j], scores[j].logprob,
+        std::snprintf(line, sizeof line, "%.6f %lld\n", scores[j].logprob,
                       static_cast<long long>(scores[j].tokens));
-        mine += line;
+        mine.push_back({batch[j].index, {line}});
       }
     }
   });
-  const std::vector<std::string> parts = AllGatherStrings(comm, mine);
+  const std::vector<Record> results = GatherInOrder(comm, 1, share.total, mine);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
-    std::vector<std::string> out(pairs.size());
-    for (const std::string& part : parts) {
-      for (std::size_t at = 0; at < part.size();) {
-        const std::size_t space = part.find(' ', at), nl = part.find('\n', at);
-        out[std::stoull(part.substr(at, space - at))] = part.substr(space + 1, nl - space);
-        at = nl + 1;
-      }
-    }
     std::string all;
-    for (const std::string& line : out) all += line;
+    for (const Record& r : results) all += r[0];
     WriteWholeOutput(output, all, kWho, "--output");
   });
   if (comm.rank() == 0) {
     char rate[64];
     std::snprintf(rate, sizeof rate, "%.1f pairs/s",
-                  seconds > 0 ? static_cast<double>(pairs.size()) / seconds : 0.0);
-    RNN_LOG(kInfo) << "rescored " << pairs.size() << " pair(s) in " << seconds << " s: " << rate;
+                  seconds > 0 ? static_cast<double>(share.total) / seconds : 0.0);
+    RNN_LOG(kInfo) << "rescored " << share.total << " pair(s) in " << seconds << " s: " << rate;
   }
   return 0;
 }

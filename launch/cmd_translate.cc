@@ -3,13 +3,14 @@
 // (trainer/decode/beam_search.h, trainer/decode/translator.h), in the formats of
 // trainer/decode/translate_output.h.
 //
-// Under mpirun: rank 0 reads the checkpoint and the input and broadcasts
-// them; the lines are sorted by length into batches, the same batches as
-// a single process makes, and rank r translates batches r, r + N, ...
-// (trainer/decode/translator.h); rank 0 gathers the results and writes them in
-// input order. The output is therefore bit-identical for any number of
-// ranks (with the same --threads). Output files are written whole, through a temporary name and a
-// rename, so an error leaves an existing output file as it was.
+// Under mpirun: rank 0 reads the checkpoint and broadcasts it, reads the
+// input and sorts the lines by length into batches, the same batches as a
+// single process makes (Translator::PlanBatches); io/scatter.h gives batch
+// b to rank b mod N and brings the results back to rank 0, which writes
+// them in input order. The output is therefore bit-identical for any
+// number of ranks (with the same --threads). Output files are written
+// whole, through a temporary name and a rename, so an error leaves an
+// existing output file as it was.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
+#include "io/scatter.h"
 #include "launch/checkpoint_options.h"
 #include "launch/cli.h"
 #include "launch/cli_files.h"
@@ -29,31 +31,6 @@
 #include "trainer/model/memory.h"
 
 namespace rnnsearch {
-namespace {
-
-// A rank's formatted lines as one string: per line "INDEX TEXT_BYTES
-// ALIGN_BYTES\n" followed by the two texts.
-void AppendRecord(std::string& out, std::size_t line, const std::string& text,
-                  const std::string& align) {
-  out += std::to_string(line) + " " + std::to_string(text.size()) + " " +
-         std::to_string(align.size()) + "\n" + text + align;
-}
-
-// Puts every record of `part` into texts[INDEX] and aligns[INDEX].
-void ReadRecords(const std::string& part, std::vector<std::string>& texts,
-                 std::vector<std::string>& aligns) {
-  for (std::size_t at = 0; at < part.size();) {
-    const std::size_t nl = part.find('\n', at);
-    std::size_t line = 0, text_bytes = 0, align_bytes = 0;
-    std::sscanf(part.c_str() + at, "%zu %zu %zu", &line, &text_bytes, &align_bytes);
-    texts[line] = part.substr(nl + 1, text_bytes);
-    aligns[line] = part.substr(nl + 1 + text_bytes, align_bytes);
-    at = nl + 1 + text_bytes + align_bytes;
-  }
-}
-
-}  // namespace
-
 int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   Comm& comm = env.comm;
   po::options_description options("Options");
@@ -119,74 +96,70 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
       LoadEnsembleMembers(model, choice.ensemble, choice.weights, comm);
   std::vector<const ParamSet*> members = {&model.params};
   for (const TranslationModel& other : others) members.push_back(&other.params);
-  std::vector<std::string> lines;
-  std::string text;  // rank 0's input, lines joined by '\n', for the broadcast
+  std::vector<Record> records;                    // rank 0: the input lines
+  std::vector<std::vector<std::size_t>> batches;  // rank 0: their batches
   const std::string input = vm["input"].as<std::string>();
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
-    lines = ReadTextLines(input, "rnnsearch translate", "--input");
-    for (std::size_t i = 0; i < lines.size(); ++i) text += (i ? "\n" : "") + lines[i];
+    const std::vector<std::string> lines = ReadTextLines(input, "rnnsearch translate", "--input");
+    batches = Translator::PlanBatches(model.src_vocab, lines, batch_sentences);
+    for (const std::string& line : lines) records.push_back({line});
   });
-  std::int64_t count = static_cast<std::int64_t>(lines.size());
-  comm.Broadcast(&count, sizeof count, 0);
-  comm.BroadcastString(text, 0);
-  if (comm.rank() != 0 && count > 0) {
-    for (std::size_t from = 0;;) {
-      const std::size_t nl = text.find('\n', from);
-      lines.push_back(text.substr(from, nl == std::string::npos ? std::string::npos : nl - from));
-      if (nl == std::string::npos) break;
-      from = nl + 1;
-    }
-  }
-  text.clear();
+  const Share share = ScatterGroups(comm, 1, records, batches);
+  records.clear();
 
   const int threads = ResolveThreadsPerRank(choice.threads, comm);
   if (comm.rank() == 0) {
     LogLoadedModels("translate", model, others);
-    RNN_LOG(kInfo) << "translate: " << lines.size() << " lines, " << comm.size() << " rank(s) x "
+    RNN_LOG(kInfo) << "translate: " << share.total << " lines, " << comm.size() << " rank(s) x "
                    << threads << " thread(s), beam " << beam.beam_size;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::string mine;                   // this rank's records
+  std::vector<IndexedRecord> mine;    // this rank's lines: {translation, alignment}
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
-    std::vector<LineTranslation> got;
+    std::vector<std::vector<LineTranslation>> got(share.groups.size());
     Allocating("the beam search's buffers (--batch-sentences, --beam-size, the longest line)", [&] {
       Translator translator(ctx, members, model.src_vocab, model.tgt_vocab, beam, batch_sentences);
-      got = translator.Translate(lines, comm.rank(), comm.size());
-    });
-    for (std::size_t i = 0; i < got.size(); ++i) {
-      const LineTranslation& t = got[i];
-      if (t.nbest.empty()) continue;  // another rank's line
-      if (!t.source.empty()) {
-        ++stats[0];
-        stats[1] += static_cast<std::int64_t>(t.nbest.front().tokens.size()) +
-                    (t.nbest.front().finished ? 1 : 0);
-        if (model.train_max_len > 0 &&
-            static_cast<std::int64_t>(t.source.size()) > model.train_max_len) {
-          ++stats[2];
-        }
+      for (std::size_t b = 0; b < share.groups.size(); ++b) {
+        std::vector<std::string> lines;
+        for (const IndexedRecord& r : share.groups[b]) lines.push_back(r.record[0]);
+        got[b] = translator.TranslateBatch(lines);
       }
-      AppendRecord(mine, i, FormatTranslation(t, static_cast<std::int64_t>(i), beam.nbest),
-                   beam.alignments ? FormatAlignment(t, static_cast<std::int64_t>(i),
-                                                     model.src_vocab, model.tgt_vocab)
-                                   : std::string());
+    });
+    for (std::size_t b = 0; b < got.size(); ++b) {
+      for (std::size_t k = 0; k < got[b].size(); ++k) {
+        const LineTranslation& t = got[b][k];
+        const auto line = static_cast<std::int64_t>(share.groups[b][k].index);
+        if (!t.source.empty()) {
+          ++stats[0];
+          stats[1] += static_cast<std::int64_t>(t.nbest.front().tokens.size()) +
+                      (t.nbest.front().finished ? 1 : 0);
+          if (model.train_max_len > 0 &&
+              static_cast<std::int64_t>(t.source.size()) > model.train_max_len) {
+            ++stats[2];
+          }
+        }
+        mine.push_back(
+            {share.groups[b][k].index,
+             {FormatTranslation(t, line, beam.nbest),
+              beam.alignments ? FormatAlignment(t, line, model.src_vocab, model.tgt_vocab)
+                              : std::string()}});
+      }
     }
   });
   comm.Allreduce(stats, 3, ReduceOp::kSum);
-  const std::vector<std::string> parts = AllGatherStrings(comm, mine);
+  const std::vector<Record> results = GatherInOrder(comm, 2, share.total, mine);
   mine.clear();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
-    std::vector<std::string> texts(lines.size()), aligns(lines.size());
-    for (const std::string& part : parts) ReadRecords(part, texts, aligns);
     std::string all, all_align;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      all += texts[i];
-      all_align += aligns[i];
+    for (const Record& r : results) {
+      all += r[0];
+      all_align += r[1];
     }
     WriteWholeOutput(output, all, "rnnsearch translate", "--output");
     if (beam.alignments) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -12,7 +11,6 @@
 #include "common/error.h"
 #include "io/vocab.h"
 #include "trainer/decode/beam_select.h"
-#include "trainer/model/model_params.h"
 
 namespace rnnsearch {
 
@@ -45,12 +43,6 @@ std::int64_t MaxOutputLength(const BeamOptions& o, std::int64_t src_len) {
   return std::max<std::int64_t>(1, scaled + o.max_len_offset);
 }
 
-struct BeamSearch::Ops {
-  ops::AttentionDecode att;
-  ops::DecoderCellDecode cell;
-  ops::ReadoutLoss readout;
-};
-
 namespace {
 
 ModelOptions EncodeOnlyOptions() {
@@ -60,20 +52,10 @@ ModelOptions EncodeOnlyOptions() {
   return o;
 }
 
-// Copies of fewer floats than this run on one thread (a parallel region
-// costs more than they do).
-constexpr std::int64_t kParallelFloats = 16384;
-
-template <class T>
-T* Grow(std::vector<T>& v, std::int64_t n) {
-  if (static_cast<std::int64_t>(v.size()) < n) v.resize(static_cast<std::size_t>(n));
-  return v.data();
-}
-
 }  // namespace
 
-BeamSearch::Member::Member(ops::Context& ctx, const ParamSet& p)
-    : params(p), model(ctx, p.dims(), EncodeOnlyOptions()) {}
+BeamSearch::Member::Member(ops::Context& ctx, const ParamSet& p, int beam_size)
+    : params(p), model(ctx, p.dims(), EncodeOnlyOptions()), step(ctx, p.dims(), beam_size) {}
 
 BeamSearch::Member::~Member() = default;
 
@@ -82,7 +64,7 @@ BeamSearch::BeamSearch(ops::Context& ctx, const ParamSet& params, const BeamOpti
 
 BeamSearch::BeamSearch(ops::Context& ctx, const std::vector<const ParamSet*>& members,
                        const BeamOptions& options)
-    : ctx_(ctx), options_(options) {
+    : options_(options) {
   ValidateBeamOptions(options);
   if (members.empty()) throw std::invalid_argument("BeamSearch: an ensemble of no models");
   for (const ParamSet* p : members) {
@@ -94,40 +76,11 @@ BeamSearch::BeamSearch(ops::Context& ctx, const std::vector<const ParamSet*>& me
           std::to_string(first.Vs) + " and " + std::to_string(d.Vs) + ", target " +
           std::to_string(first.Vt) + " and " + std::to_string(d.Vt) + ")");
     }
-    members_.push_back(std::make_unique<Member>(ctx, *p));
+    members_.push_back(std::make_unique<Member>(ctx, *p, options.beam_size));
   }
 }
 
 BeamSearch::~BeamSearch() = default;
-
-void BeamSearch::Reserve(Member& m, int B, int Tx) {
-  if (m.ops != nullptr && B <= m.cap_batch && Tx <= m.cap_src) return;
-  m.cap_batch = std::max(m.cap_batch, B);
-  m.cap_src = std::max(m.cap_src, Tx);
-  const ModelDims& d = m.params.dims();
-  const int rows = m.cap_batch * options_.beam_size;
-  const ops::AttentionDims ad{.steps = 0,
-                              .src_len = m.cap_src,
-                              .batch = m.cap_batch,
-                              .ctx_dim = static_cast<int>(2 * d.He),
-                              .dec_dim = static_cast<int>(d.Hd),
-                              .att_dim = static_cast<int>(d.A)};
-  const ops::DecoderCellDims cd{.steps = 0,
-                                .batch = rows,
-                                .emb_dim = static_cast<int>(d.E),
-                                .ctx_dim = static_cast<int>(2 * d.He),
-                                .dec_dim = static_cast<int>(d.Hd)};
-  const ops::ReadoutShape rs{.max_rows = rows,
-                             .dec = d.Hd,
-                             .ctx = 2 * d.He,
-                             .emb = d.E,
-                             .readout = d.O,
-                             .vocab = d.Vt,
-                             .training = false};
-  m.ops.reset();  // free the old ones first
-  m.ops.reset(new Ops{ops::AttentionDecode(ctx_, AttentionOf(d), ad, rows),
-                      ops::DecoderCellDecode(ctx_, CellOf(d), cd), ops::ReadoutLoss(ctx_, rs)});
-}
 
 std::vector<Translation> BeamSearch::Translate(
     const std::vector<std::vector<std::int32_t>>& sources) {
@@ -163,45 +116,11 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
   const std::int64_t V = members_.front()->params.dims().Vt;
   const int M = static_cast<int>(members_.size());
 
-  // Per member: the source side, once, and the step buffers.
-  struct Step {
-    ops::AttentionParams ap;
-    ops::RnnParams cp;
-    ops::ReadoutParams rp;
-    const float* Et;
-    std::int64_t E, Hd;
-    bool lstm;
-    float *H, *s, *s_new, *mem, *mem_new, *y_emb, *ctx, *alpha, *logp;
-  };
-  std::vector<Step> steps;
-  for (const auto& member : members_) {
-    Member& m = *member;
-    Reserve(m, B, Tx);
-    const ModelDims& d = m.params.dims();
-    const std::int64_t C = 2 * d.He;
-    Buffers& buf = m.buf;
-    Step k{AttentionParams<float>(m.params),
-           DecoderCellParams<float>(m.params),
-           ReadoutParamsOf(m.params),
-           m.params.Get("tgt_embed.weight"),
-           d.E,
-           d.Hd,
-           d.lstm,
-           Grow(buf.H, std::int64_t{Tx} * B * C),
-           Grow(buf.s, max_rows * d.Hd),
-           Grow(buf.s_new, max_rows * d.Hd),
-           d.lstm ? Grow(buf.mem, max_rows * d.Hd) : nullptr,
-           d.lstm ? Grow(buf.mem_new, max_rows * d.Hd) : nullptr,
-           Grow(buf.y_emb, max_rows * d.E),
-           Grow(buf.ctx, max_rows * C),
-           Grow(buf.alpha, max_rows * Tx),
-           Grow(buf.logp, max_rows * V)};
-    m.model.Encode(k.H, k.s, m.params, src, src_len, B, Tx);  // s_0 of the B sentences
-    m.ops->att.SetSource(k.H, Tx, B, k.ap);
-    if (k.lstm) std::fill(k.mem, k.mem + B * k.Hd, 0.0f);
-    steps.push_back(k);
+  for (const auto& m : members_) m->step.Start(m->model, m->params, src, src_len, B, Tx);
+  if (M > 1 && static_cast<std::int64_t>(mean_logp_.size()) < max_rows * V) {
+    mean_logp_.resize(static_cast<std::size_t>(max_rows * V));
   }
-  float* logp = M == 1 ? steps.front().logp : Grow(mean_logp_, max_rows * V);
+  float* mean = mean_logp_.data();
 
   BeamState st(B, K, options_.alignments ? Tx : 0);
   for (int b = 0; b < B; ++b) {
@@ -209,43 +128,34 @@ std::vector<Translation> BeamSearch::TranslateBatch(const std::int32_t* src,
   }
   st.StartRows();  // one row per sentence: <s>, score 0, on the greedy line
 
+  std::vector<std::int32_t> prev;  // [rows] each row's last token
+  std::vector<const float*> logps(static_cast<std::size_t>(M));
   for (int t = 1; !st.rows.empty(); ++t) {
     const int n = static_cast<int>(st.rows.size());
+    prev.resize(static_cast<std::size_t>(n));
+    for (int r = 0; r < n; ++r) prev[static_cast<std::size_t>(r)] = st.LastToken(r);
     for (int i = 0; i < M; ++i) {
-      Step& k = steps[static_cast<std::size_t>(i)];
-      Ops& op = *members_[static_cast<std::size_t>(i)]->ops;
-      const std::int64_t E = k.E;
-#pragma omp parallel for schedule(static) if (std::int64_t{n} * E >= kParallelFloats)
-      for (int r = 0; r < n; ++r) {
-        const std::int32_t y = st.LastToken(r);
-        std::memcpy(k.y_emb + std::int64_t{r} * E, k.Et + std::int64_t{y} * E, sizeof(float) * E);
-      }
-      op.att.Step(k.ctx, k.alpha, k.s, st.src_of.data(), n, k.H, src_len, k.ap);
-      op.cell.Step(k.s_new, k.mem_new, k.y_emb, k.ctx, k.s, k.mem, n, k.cp);
-      op.readout.LogProbs(k.logp, k.s_new, k.ctx, k.y_emb, k.rp, n);
+      DecoderStep& step = members_[static_cast<std::size_t>(i)]->step;
+      step.Run(prev.data(), st.src_of.data(), n);
+      logps[static_cast<std::size_t>(i)] = step.logp();
     }
+    const float* logp = logps.front();
     if (M > 1) {
       const std::int64_t total = std::int64_t{n} * V;
       const float inv = 1.0f / static_cast<float>(M);
-#pragma omp parallel for schedule(static) if (total >= kParallelFloats)
+#pragma omp parallel for schedule(static) if (total >= DecoderStep::kParallelFloats)
       for (std::int64_t x = 0; x < total; ++x) {
         float sum = 0.0f;
-        for (const Step& k : steps) sum += k.logp[x];
-        logp[x] = sum * inv;
+        for (const float* member : logps) sum += member[x];
+        mean[x] = sum * inv;
       }
+      logp = mean;
     }
-    st.Select(t, logp, V, steps.front().alpha, Tx);  // survivors, finished, the next rows
+    // Survivors, finished hypotheses, the next rows.
+    st.Select(t, logp, V, members_.front()->step.alpha(), Tx);
     // The survivors' states: row k continues row parent[k].
     const int m = static_cast<int>(st.rows.size());
-    for (Step& k : steps) {
-      const std::int64_t Hd = k.Hd;
-#pragma omp parallel for schedule(static) if (std::int64_t{m} * Hd >= kParallelFloats)
-      for (int r = 0; r < m; ++r) {
-        const std::int64_t from = std::int64_t{st.parent[static_cast<std::size_t>(r)]} * Hd;
-        std::memcpy(k.s + std::int64_t{r} * Hd, k.s_new + from, sizeof(float) * Hd);
-        if (k.lstm) std::memcpy(k.mem + std::int64_t{r} * Hd, k.mem_new + from, sizeof(float) * Hd);
-      }
-    }
+    for (const auto& member : members_) member->step.Keep(st.parent.data(), m);
   }
   return st.Results(options_, src_len);
 }

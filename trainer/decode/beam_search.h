@@ -6,9 +6,9 @@
 // - The encoder runs once (Model::Encode: H and s_0); hypotheses start
 //   from <s> with score 0.
 // - A step takes each live hypothesis (state s_{i-1}, last token y_{i-1}):
-//   attention c_i (ops::AttentionDecode, each row attending to its own
-//   sentence), s_i = cell([Et[y_{i-1}]; c_i], s_{i-1}), and
-//   log p(y_i | ...) = log softmax of the readout (ops::ReadoutLoss::LogProbs).
+//   trainer/decode/decoder_step.h's step, attention c_i (each row attending
+//   to its own sentence), s_i = cell([Et[y_{i-1}]; c_i], s_{i-1}), and
+//   log p(y_i | ...) = log softmax of the readout.
 //   A candidate's score is its hypothesis's score plus the log-probability
 //   of its token (the sum of log-probabilities of all tokens so far).
 //   <pad> and <s> are never candidates (no target is either; as
@@ -55,10 +55,8 @@
 #include <memory>
 #include <vector>
 
-#include "ops/attention.h"
 #include "ops/context.h"
-#include "ops/decoder_cell.h"
-#include "ops/readout_loss.h"
+#include "trainer/decode/decoder_step.h"
 #include "trainer/model/model.h"
 #include "trainer/model/params.h"
 
@@ -124,27 +122,14 @@ class BeamSearch {
                                           int B, int Tx);
 
  private:
-  struct Ops;
-  struct Buffers {                         // grow-only decoding buffers (rows = live hypotheses)
-    std::vector<float> H;                  // [Tx, B, 2He]
-    std::vector<float> s, s_new;           // [rows, Hd] states before / after the step
-    std::vector<float> mem, mem_new;       // [rows, Hd] LSTM memory cells
-    std::vector<float> y_emb, ctx, alpha;  // [rows, E], [rows, 2He], [rows, Tx]
-    std::vector<float> logp;               // [rows, Vt]
-  };
   struct Member {  // one model of the ensemble
-    Member(ops::Context& ctx, const ParamSet& params);
+    Member(ops::Context& ctx, const ParamSet& params, int beam_size);
     ~Member();
     const ParamSet& params;
-    Model model;  // Encode only
-    std::unique_ptr<Ops> ops;
-    Buffers buf;
-    int cap_batch = 0, cap_src = 0;  // the shapes ops was built for
+    Model model;       // Encode only
+    DecoderStep step;  // beam_size rows per sentence
   };
-  // Ops and buffers of `m` for at least B sentences of Tx positions.
-  void Reserve(Member& m, int B, int Tx);
 
-  ops::Context& ctx_;
   BeamOptions options_;
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<float> mean_logp_;  // [rows, Vt] the members' mean (ensembles only)

@@ -5,20 +5,17 @@
 // (BLEU of greedy translations) and usable by `rnnsearch translate`.
 //
 // It runs docs/model.md's forward with the decoding ops: Model::Encode (H and
-// s_0, no dropout), then per step for the n unfinished sentences
-//   y~ = Et[y_{i-1}]                      ops::Embedding        [n, E]
-//   c_i = attention(s_{i-1}, H)           ops::AttentionDecode  [n, 2He]
-//   s_i = cell([y~; c_i], s_{i-1})        ops::DecoderCellDecode [n, Hd]
-//   log p(y_i) = LogProbs(s_i, c_i, y~)   ops::ReadoutLoss (no training buffers)
-// Finished sentences leave the batch (their rows are compacted away), so
-// a step costs what its unfinished sentences need.
+// s_0, no dropout), then trainer/decode/decoder_step.h's step for the n
+// unfinished sentences, one row each. Finished sentences leave the batch
+// (their rows are compacted away), so a step costs what its unfinished
+// sentences need.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "ops/context.h"
+#include "trainer/decode/decoder_step.h"
 #include "trainer/model/model.h"
 #include "trainer/model/params.h"
 
@@ -48,14 +45,9 @@ class GreedyDecoder {
   const GreedyOptions& options() const { return options_; }
 
  private:
-  struct Ops;
-  void Reserve(int B, int Tx);
-
-  ops::Context& ctx_;
   Model& model_;
   GreedyOptions options_;
-  std::unique_ptr<Ops> ops_;  // decode ops sized for the largest batch so far
-  int max_b_ = 0, max_tx_ = 0;
+  DecoderStep step_;  // one row per sentence
 };
 
 // The most probable output token of one row of log-probabilities x: [Vt]:

@@ -17,45 +17,70 @@ Translator::Translator(ops::Context& ctx, const std::vector<const ParamSet*>& me
   assert(batch_sentences >= 1);
 }
 
-std::vector<LineTranslation> Translator::Translate(const std::vector<std::string>& lines, int part,
-                                                   int parts) {
-  assert(parts >= 1 && part >= 0 && part < parts);
+std::vector<std::vector<std::size_t>> Translator::PlanBatches(const Vocab& src,
+                                                              const std::vector<std::string>& lines,
+                                                              int batch_sentences) {
+  assert(batch_sentences >= 1);
+  std::vector<std::size_t> empty, order;  // order: the lines with tokens
+  std::vector<std::size_t> length(lines.size());
+  std::vector<std::int32_t> ids;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    ids.clear();  // Encode appends
+    src.Encode(lines[i], &ids);
+    length[i] = ids.size();
+    (ids.empty() ? empty : order).push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return length[a] < length[b]; });
+  std::vector<std::vector<std::size_t>> batches;
+  if (!empty.empty()) batches.push_back(std::move(empty));
+  const auto per_batch = static_cast<std::size_t>(batch_sentences);
+  for (std::size_t first = 0; first < order.size(); first += per_batch) {
+    const auto at = [&](std::size_t k) { return order.begin() + static_cast<std::ptrdiff_t>(k); };
+    batches.emplace_back(at(first), at(std::min(order.size(), first + per_batch)));
+  }
+  return batches;
+}
+
+std::vector<LineTranslation> Translator::TranslateBatch(const std::vector<std::string>& lines) {
   std::vector<LineTranslation> out(lines.size());
-  std::vector<std::size_t> order;  // the lines with tokens, shortest first
+  std::vector<std::size_t> rows;  // the lines with tokens
+  std::vector<std::vector<std::int32_t>> batch;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     src_.Encode(lines[i], &out[i].source);
-    if (!out[i].source.empty()) {
-      order.push_back(i);
-    } else if (part == 0) {
+    if (out[i].source.empty()) {
       out[i].nbest.push_back(TextHypothesis{});
+    } else {
+      rows.push_back(i);
+      batch.push_back(out[i].source);
     }
   }
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return out[a].source.size() < out[b].source.size();
-  });
-  std::vector<std::vector<std::int32_t>> batch;
-  const std::size_t per_batch = static_cast<std::size_t>(batch_sentences_);
-  for (std::size_t b = static_cast<std::size_t>(part); b * per_batch < order.size();
-       b += static_cast<std::size_t>(parts)) {
-    const std::size_t first = b * per_batch;
-    const std::size_t last = std::min(order.size(), first + per_batch);
-    batch.clear();
-    for (std::size_t k = first; k < last; ++k) batch.push_back(out[order[k]].source);
-    std::vector<Translation> got = search_.Translate(batch);
-    for (std::size_t k = first; k < last; ++k) {
-      LineTranslation& line = out[order[k]];
-      Translation& t = got[k - first];
-      for (Hypothesis& h : t.nbest) {
-        TextHypothesis th;
-        th.text = tgt_.Decode(h.tokens);
-        th.tokens = std::move(h.tokens);
-        th.finished = h.finished;
-        th.score = h.score;
-        th.normalized = h.normalized;
-        line.nbest.push_back(std::move(th));
-      }
-      line.attention = std::move(t.attention);
+  if (batch.empty()) return out;
+  std::vector<Translation> got = search_.Translate(batch);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    LineTranslation& line = out[rows[k]];
+    Translation& t = got[k];
+    for (Hypothesis& h : t.nbest) {
+      TextHypothesis th;
+      th.text = tgt_.Decode(h.tokens);
+      th.tokens = std::move(h.tokens);
+      th.finished = h.finished;
+      th.score = h.score;
+      th.normalized = h.normalized;
+      line.nbest.push_back(std::move(th));
     }
+    line.attention = std::move(t.attention);
+  }
+  return out;
+}
+
+std::vector<LineTranslation> Translator::Translate(const std::vector<std::string>& lines) {
+  std::vector<LineTranslation> out(lines.size());
+  for (const std::vector<std::size_t>& batch : PlanBatches(src_, lines, batch_sentences_)) {
+    std::vector<std::string> part;
+    for (std::size_t i : batch) part.push_back(lines[i]);
+    std::vector<LineTranslation> got = TranslateBatch(part);
+    for (std::size_t k = 0; k < batch.size(); ++k) out[batch[k]] = std::move(got[k]);
   }
   return out;
 }

@@ -4,13 +4,14 @@
 // (little padding, one beam search per batch), and the hypotheses are
 // decoded to text with the target vocabulary, in the input's order.
 //
-// Work can be shared by `parts` processes: the batches are planned over
-// all lines, the same way for any number of parts, and part p decodes
-// batches p, p + parts, p + 2 parts, ... (neighbouring batches have about
-// the same lengths, so the parts get about equal work). Every batch is
-// then exactly the batch a single process decodes, so the results are
-// bit-identical for any number of parts (the ops round the same way for
-// the same shapes and thread count).
+// Work can be shared by processes: PlanBatches plans the batches over all
+// lines, the same way for any number of processes, and each process
+// decodes some of them with TranslateBatch (rnnsearch translate gives
+// batch b to rank b mod N through io/scatter.h; neighbouring batches have
+// about the same lengths, so the ranks get about equal work). Every batch
+// is then exactly the batch a single process decodes, so the results are
+// bit-identical for any number of processes (the ops round the same way
+// for the same shapes and thread count).
 //
 // A line without tokens (empty, or only whitespace) is not decoded: its
 // translation is one empty hypothesis with score 0 and no attention. A line
@@ -39,7 +40,7 @@ struct TextHypothesis {
 
 struct LineTranslation {
   std::vector<std::int32_t> source;   // the line's ids, without </s>
-  std::vector<TextHypothesis> nbest;  // best first; empty only for another part's line
+  std::vector<TextHypothesis> nbest;  // best first, at least one
   // [nbest[0] tokens + finished, source + 1] attention of the best, when
   // BeamOptions::alignments (empty otherwise and for lines without tokens).
   std::vector<float> attention;
@@ -54,11 +55,21 @@ class Translator {
   Translator(ops::Context& ctx, const std::vector<const ParamSet*>& members, const Vocab& src,
              const Vocab& tgt, const BeamOptions& options, int batch_sentences);
 
-  // One translation per line, in order, for the lines of part `part` of
-  // `parts` (0 <= part < parts); the other lines' translations have an
-  // empty nbest. Lines without tokens belong to part 0.
-  std::vector<LineTranslation> Translate(const std::vector<std::string>& lines, int part = 0,
-                                         int parts = 1);
+  // The batches of `lines` as lists of line indices: first, if there are
+  // any, the lines without tokens (in input order); then the other lines,
+  // sorted by their number of source subwords (input order among equal
+  // numbers) and cut into runs of `batch_sentences` (>= 1).
+  static std::vector<std::vector<std::size_t>> PlanBatches(const Vocab& src,
+                                                           const std::vector<std::string>& lines,
+                                                           int batch_sentences);
+
+  // One translation per line, in order, the lines with tokens decoded as
+  // one batch in their order.
+  std::vector<LineTranslation> TranslateBatch(const std::vector<std::string>& lines);
+
+  // One translation per line, in order: TranslateBatch of each batch of
+  // PlanBatches.
+  std::vector<LineTranslation> Translate(const std::vector<std::string>& lines);
 
  private:
   const Vocab& src_;
