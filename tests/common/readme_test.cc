@@ -1,6 +1,8 @@
 // The documentation of the config keys cannot fall behind common/config.h:
 // docs/config.md must be exactly what the code generates, the README must
 // link it, and configs/example.yaml must show every key.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
