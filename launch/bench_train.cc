@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "io/preprocess.h"
 #include "launch/bench.h"
@@ -37,8 +37,6 @@ namespace rnnsearch {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
 // Peak resident memory of this process in MB (VmHWM), -1 if unknown.
 double PeakRssMb() {
   std::ifstream in("/proc/self/status");
@@ -109,9 +107,9 @@ int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEn
                     MakeLocalGradSync());
     const std::int64_t full = static_cast<std::int64_t>(p.B) * p.T;
     for (int k = 0; static_cast<int>(times.size()) < steps; ++k) {
-      const auto t0 = Clock::now();
+      const double t0 = Now();
       const auto out = trainer.Step();
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double s = Now() - t0;
       if (!out) throw std::logic_error("bench train: the data ended");
       if (k >= warmup && out->totals.tgt_tokens == full) times.push_back(s);
     }

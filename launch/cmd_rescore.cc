@@ -18,11 +18,11 @@
 // depend on the number of ranks (every process plans the same batches, so
 // the same ops run for any split). Output files are written
 // whole through a temporary name and a rename.
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
@@ -164,7 +164,7 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     RNN_LOG(kInfo) << "rescore: " << pairs.size() << " pairs, " << comm.size() << " rank(s) x "
                    << threads << " thread(s)";
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   std::string mine;  // "INDEX LOGPROB TOKENS\n" records of this rank's pairs
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
@@ -185,8 +185,7 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     }
   });
   const std::vector<std::string> parts = AllGatherStrings(comm, mine);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = Now() - t0;
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
     std::vector<std::string> out(pairs.size());

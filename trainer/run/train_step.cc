@@ -1,18 +1,12 @@
 #include "trainer/run/train_step.h"
 
-#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace rnnsearch {
-namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& reader,
                                      RunState& state, const TrainConfig& train,

@@ -4,12 +4,12 @@
 #include "trainer/run/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
@@ -20,10 +20,6 @@
 
 namespace rnnsearch {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // This process's peak resident memory in MB (VmHWM), -1 where unknown.
 double PeakRssMb() {

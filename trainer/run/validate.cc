@@ -1,13 +1,13 @@
 #include "trainer/run/validate.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/batch_reader.h"
@@ -104,7 +104,7 @@ void Validator::LoadReferences() {
 }
 
 ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_path) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   BatchReaderOptions options = ReaderOptionsFromConfig(config_, comm_);
   options.batching.shuffle = false;
   options.epochs = 1;
@@ -202,7 +202,7 @@ ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_p
   total.correct.assign(stats.begin() + 2, stats.begin() + 6);
   total.total.assign(stats.begin() + 6, stats.begin() + 10);
   result.bleu = ComputeBleu(total);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.seconds = Now() - t0;
   return result;
 }
 
