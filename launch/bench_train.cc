@@ -28,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/peak_rss.h"
 #include "io/preprocess.h"
 #include "launch/bench.h"
 #include "trainer/dist/grad_sync.h"
@@ -37,14 +38,6 @@ namespace rnnsearch {
 namespace {
 
 namespace fs = std::filesystem;
-// Peak resident memory of this process in MB (VmHWM), -1 if unknown.
-double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
 
 // `pairs` sentence pairs of T - 1 words each (plus </s>), the words drawn
 // so that every one of the V - 4 appears.

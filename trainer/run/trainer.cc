@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/peak_rss.h"
 #include "io/collective.h"
 #include "trainer/model/init.h"
 #include "trainer/run/checkpointing.h"
@@ -19,18 +19,6 @@
 #include "trainer/run/stop_signal.h"
 
 namespace rnnsearch {
-namespace {
-
-// This process's peak resident memory in MB (VmHWM), -1 where unknown.
-double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
-
-}  // namespace
 
 std::string StopReasonText(StopReason reason, int signal) {
   switch (reason) {
