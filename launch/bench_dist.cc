@@ -153,7 +153,7 @@ class Runner {
       const double t1 = Now();
       sync.Finish(grads_, totals);
       const double t2 = Now();
-      ApplyUpdate(optimizer_, params_, grads_, 1, 1e-5, 1.0, sync.Part());
+      ApplyUpdate(optimizer_, params_, grads_, 1e-5, 1.0, sync.Part());
       const double t3a = Now();
       sync.EndUpdate();
       const double t3 = Now();

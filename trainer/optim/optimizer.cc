@@ -44,22 +44,6 @@ double ClipFactor(double norm, double max_norm) {
   return max_norm / (norm + 1e-6);
 }
 
-void Scale(ParamSet& x, double factor) {
-  const float f = static_cast<float>(factor);
-  buffer_loops::ForChunks(x.size(), [&](std::size_t begin, std::size_t end) {
-    float* __restrict p = x.data();
-#pragma omp simd
-    for (std::size_t i = begin; i < end; ++i) p[i] *= f;
-  });
-}
-
-double ClipByGlobalNorm(ParamSet& grads, double max_norm) {
-  const double norm = GlobalNorm(grads);
-  const double factor = ClipFactor(norm, max_norm);
-  if (factor != 1.0) Scale(grads, factor);
-  return norm;
-}
-
 Optimizer::Optimizer(const OptimizerOptions& options, const ModelDims& dims) : options_(options) {
   assert(options.kind == "adam" || options.kind == "sgd");
   if (options_.kind == "adam") {
@@ -118,30 +102,16 @@ StateRefs Optimizer::State() {
   return s;
 }
 
-GradAccumulator::GradAccumulator(std::int64_t batches_per_step) : per_step_(batches_per_step) {
-  assert(per_step_ >= 1);
-}
-
-bool GradAccumulator::Add(std::int64_t target_tokens) {
-  assert(target_tokens >= 0);
-  ++batches_;
-  tokens_ += target_tokens;
-  return batches_ >= per_step_;
-}
-
-UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad_sum,
-                        std::int64_t tokens, double lr, double clip_norm, const UpdatePart& part) {
-  assert(tokens > 0);
+UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad, double lr,
+                        double clip_norm, const UpdatePart& part) {
   UpdateStats stats;
-  const double inv_tokens = 1.0 / static_cast<double>(tokens);
-  const double sum_of_squares = part.grad_sum_of_squares
-                                    ? *part.grad_sum_of_squares
-                                    : SumOfSquares(grad_sum.data(), grad_sum.size());
-  stats.grad_norm = std::sqrt(sum_of_squares) * inv_tokens;
+  const double sum_of_squares =
+      part.grad_sum_of_squares ? *part.grad_sum_of_squares : SumOfSquares(grad.data(), grad.size());
+  stats.grad_norm = std::sqrt(sum_of_squares);
   stats.clip_factor = ClipFactor(stats.grad_norm, clip_norm);
   stats.skipped = !std::isfinite(stats.grad_norm);
   if (stats.skipped) return stats;
-  optimizer.Step(params, grad_sum, lr, inv_tokens * stats.clip_factor, part.range);
+  optimizer.Step(params, grad, lr, stats.clip_factor, part.range);
   return stats;
 }
 
