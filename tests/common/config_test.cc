@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -271,6 +274,65 @@ TEST_F(ConfigTest, ExampleConfigLoads) {
 TEST_F(ConfigTest, EmptyFileAndEmptySectionKeepDefaults) {
   EXPECT_TRUE(LoadConfig(Write("e.yaml", ""), {}) == Config());
   EXPECT_TRUE(LoadConfig(Write("e2.yaml", "model:\n# nothing yet\n"), {}) == Config());
+}
+
+// An enum for model.cell, as the code below the config declares one.
+enum class TestCell { kGru, kLstm };
+
+}  // namespace
+
+template <>
+struct ChoiceNames<TestCell> {
+  static constexpr std::string_view key = "model.cell";
+  static constexpr std::array<std::string_view, 2> names = {"gru", "lstm"};
+};
+
+namespace {
+
+TEST(ConfigChoices, ChoicesTextIsEachFieldsList) {
+  EXPECT_EQ(ChoicesText("model.cell"), "gru|lstm");
+  EXPECT_EQ(ChoicesText("dist.overlap"), "auto|true|false");
+  EXPECT_EQ(ChoicesText("model.emb_dim"), "");  // not a CHOICE field
+  EXPECT_EQ(ChoicesText("train.cell"), "");
+  EXPECT_EQ(ChoicesText("cell"), "");
+  int choice_fields = 0;
+  for (const ConfigFieldInfo& f : ConfigFields()) {
+    const bool choice = f.type.find('|') != std::string::npos;
+    EXPECT_EQ(ChoicesText(f.key), choice ? f.type : "") << f.key;
+    choice_fields += choice ? 1 : 0;
+  }
+  EXPECT_EQ(choice_fields, 8);
+}
+
+TEST(ConfigChoices, IsChoiceAndListsChoices) {
+  EXPECT_TRUE(IsChoice("a|bb|c", "a"));
+  EXPECT_TRUE(IsChoice("a|bb|c", "bb"));
+  EXPECT_TRUE(IsChoice("a|bb|c", "c"));
+  EXPECT_FALSE(IsChoice("a|bb|c", "b"));
+  EXPECT_FALSE(IsChoice("a|bb|c", ""));
+  EXPECT_FALSE(IsChoice("a|bb|c", "a|bb"));
+  using Names = std::array<std::string_view, 2>;
+  EXPECT_TRUE(ListsChoices("a|b", Names{"a", "b"}));
+  EXPECT_FALSE(ListsChoices("b|a", Names{"a", "b"}));    // another order
+  EXPECT_FALSE(ListsChoices("a", Names{"a", "b"}));      // fewer choices
+  EXPECT_FALSE(ListsChoices("a|b|c", Names{"a", "b"}));  // more choices
+  EXPECT_FALSE(ListsChoices("a|bc", Names{"a", "b"}));
+}
+
+TEST(ConfigChoices, EnumOfAChoiceField) {
+  EXPECT_EQ(FindChoice<TestCell>("gru"), TestCell::kGru);
+  EXPECT_EQ(FindChoice<TestCell>("lstm"), TestCell::kLstm);
+  EXPECT_EQ(FindChoice<TestCell>("LSTM"), std::nullopt);
+  EXPECT_EQ(FindChoice<TestCell>(""), std::nullopt);
+  EXPECT_EQ(ChoiceName(TestCell::kGru), "gru");
+  EXPECT_EQ(ChoiceName(TestCell::kLstm), "lstm");
+  EXPECT_EQ(ChoiceValue<TestCell>(Config{}.model.cell), TestCell::kGru);
+  try {
+    ChoiceValue<TestCell>("rnn");
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "model.cell: expected gru|lstm, found 'rnn'");
+  }
 }
 
 }  // namespace
