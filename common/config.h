@@ -160,21 +160,14 @@ struct Config {
 };
 
 // The CHOICE fields below the config. Config holds their values as the
-// strings of the YAML; the code that acts on a field's value declares an
-// enum for it and specialises ChoiceNames,
-//
-//   enum class OptimizerKind { kAdam, kSgd };
-//   template <>
-//   struct ChoiceNames<OptimizerKind> {
-//     static constexpr std::string_view key = "train.optimizer";
-//     static constexpr std::array<std::string_view, 2> names = {"adam", "sgd"};
-//   };
-//
-// naming the enum's values 0, 1, ... in the order of the field's choices
-// above (checked when the program is compiled). The string becomes the
-// enum where the Config is read into the options of that code
-// (ChoiceValue). A copy of a choice read from a file (a checkpoint) is
-// checked first (FindChoice, IsChoice), with an error naming the file.
+// strings of the YAML; the code below it gets enums (declared after these
+// helpers, one per CHOICE field that code acts on), each naming its values
+// 0, 1, ... by a specialisation of ChoiceNames: the field's key and its
+// choices in order (checked against the lists above when the program is
+// compiled). The string becomes the enum where the Config is read into the
+// options of that code (ChoiceValue). A copy of a choice read from a file
+// (a checkpoint) is checked first (FindChoice, IsChoice), with an error
+// naming the file.
 template <class E>
 struct ChoiceNames;
 
@@ -256,6 +249,53 @@ E ChoiceValue(std::string_view name) {
   if (const std::optional<E> value = FindChoice<E>(name)) return *value;
   ThrowNotAChoice(ChoiceNames<E>::key, name);
 }
+
+// The enums of the CHOICE fields, their values in the order of the
+// field's choices, and their names (data.spm_type has none: SentencePiece
+// takes it as text).
+enum class RecurrentCell { kGru, kLstm };                       // model.cell
+enum class AttentionScore { kAdditive, kGeneral, kDot };        // model.attention
+enum class Tokenizer { kSentencePiece, kWhitespace };           // data.tokenizer
+enum class OptimizerKind { kAdam, kSgd };                       // train.optimizer
+enum class ScheduleKind { kConstant, kInverseSqrt, kPlateau };  // train.lr_schedule
+enum class EarlyStopMetric { kBleu, kPerplexity, kLoss };       // train.early_stop_metric
+enum class OverlapMode { kAuto, kOn, kOff };                    // dist.overlap
+
+template <>
+struct ChoiceNames<RecurrentCell> {
+  static constexpr std::string_view key = "model.cell";
+  static constexpr std::array<std::string_view, 2> names = {"gru", "lstm"};
+};
+template <>
+struct ChoiceNames<AttentionScore> {
+  static constexpr std::string_view key = "model.attention";
+  static constexpr std::array<std::string_view, 3> names = {"additive", "general", "dot"};
+};
+template <>
+struct ChoiceNames<Tokenizer> {
+  static constexpr std::string_view key = "data.tokenizer";
+  static constexpr std::array<std::string_view, 2> names = {"sentencepiece", "whitespace"};
+};
+template <>
+struct ChoiceNames<OptimizerKind> {
+  static constexpr std::string_view key = "train.optimizer";
+  static constexpr std::array<std::string_view, 2> names = {"adam", "sgd"};
+};
+template <>
+struct ChoiceNames<ScheduleKind> {
+  static constexpr std::string_view key = "train.lr_schedule";
+  static constexpr std::array<std::string_view, 3> names = {"constant", "inverse_sqrt", "plateau"};
+};
+template <>
+struct ChoiceNames<EarlyStopMetric> {
+  static constexpr std::string_view key = "train.early_stop_metric";
+  static constexpr std::array<std::string_view, 3> names = {"bleu", "perplexity", "loss"};
+};
+template <>
+struct ChoiceNames<OverlapMode> {
+  static constexpr std::string_view key = "dist.overlap";
+  static constexpr std::array<std::string_view, 3> names = {"auto", "true", "false"};
+};
 
 // Where each key's value came from ("FILE:LINE:COL", "--set"); keys left at
 // their default are absent. Error messages use it to point at the source.

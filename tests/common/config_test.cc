@@ -276,19 +276,6 @@ TEST_F(ConfigTest, EmptyFileAndEmptySectionKeepDefaults) {
   EXPECT_TRUE(LoadConfig(Write("e2.yaml", "model:\n# nothing yet\n"), {}) == Config());
 }
 
-// An enum for model.cell, as the code below the config declares one.
-enum class TestCell { kGru, kLstm };
-
-}  // namespace
-
-template <>
-struct ChoiceNames<TestCell> {
-  static constexpr std::string_view key = "model.cell";
-  static constexpr std::array<std::string_view, 2> names = {"gru", "lstm"};
-};
-
-namespace {
-
 TEST(ConfigChoices, ChoicesTextIsEachFieldsList) {
   EXPECT_EQ(ChoicesText("model.cell"), "gru|lstm");
   EXPECT_EQ(ChoicesText("dist.overlap"), "auto|true|false");
@@ -319,16 +306,35 @@ TEST(ConfigChoices, IsChoiceAndListsChoices) {
   EXPECT_FALSE(ListsChoices("a|bc", Names{"a", "b"}));
 }
 
+// Every name of E is found as the value of its position, and names it.
+template <class E>
+void ExpectNamesRoundTrip() {
+  const auto& names = ChoiceNames<E>::names;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(FindChoice<E>(names[i]), static_cast<E>(i)) << names[i];
+    EXPECT_EQ(ChoiceName(static_cast<E>(i)), names[i]);
+  }
+}
+
 TEST(ConfigChoices, EnumOfAChoiceField) {
-  EXPECT_EQ(FindChoice<TestCell>("gru"), TestCell::kGru);
-  EXPECT_EQ(FindChoice<TestCell>("lstm"), TestCell::kLstm);
-  EXPECT_EQ(FindChoice<TestCell>("LSTM"), std::nullopt);
-  EXPECT_EQ(FindChoice<TestCell>(""), std::nullopt);
-  EXPECT_EQ(ChoiceName(TestCell::kGru), "gru");
-  EXPECT_EQ(ChoiceName(TestCell::kLstm), "lstm");
-  EXPECT_EQ(ChoiceValue<TestCell>(Config{}.model.cell), TestCell::kGru);
+  EXPECT_EQ(FindChoice<RecurrentCell>("gru"), RecurrentCell::kGru);
+  EXPECT_EQ(FindChoice<RecurrentCell>("lstm"), RecurrentCell::kLstm);
+  EXPECT_EQ(FindChoice<RecurrentCell>("LSTM"), std::nullopt);
+  EXPECT_EQ(FindChoice<RecurrentCell>(""), std::nullopt);
+  EXPECT_EQ(ChoiceName(RecurrentCell::kGru), "gru");
+  EXPECT_EQ(ChoiceName(RecurrentCell::kLstm), "lstm");
+  EXPECT_EQ(ChoiceValue<RecurrentCell>(Config{}.model.cell), RecurrentCell::kGru);
+  EXPECT_EQ(ChoiceName(OverlapMode::kOn), "true");
+  EXPECT_EQ(ChoiceValue<OverlapMode>(Config{}.dist.overlap), OverlapMode::kAuto);
+  ExpectNamesRoundTrip<RecurrentCell>();
+  ExpectNamesRoundTrip<AttentionScore>();
+  ExpectNamesRoundTrip<Tokenizer>();
+  ExpectNamesRoundTrip<OptimizerKind>();
+  ExpectNamesRoundTrip<ScheduleKind>();
+  ExpectNamesRoundTrip<EarlyStopMetric>();
+  ExpectNamesRoundTrip<OverlapMode>();
   try {
-    ChoiceValue<TestCell>("rnn");
+    ChoiceValue<RecurrentCell>("rnn");
     ADD_FAILURE() << "no error";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "model.cell: expected gru|lstm, found 'rnn'");

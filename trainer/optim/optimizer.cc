@@ -10,7 +10,7 @@ namespace rnnsearch {
 
 OptimizerOptions OptimizerOptions::FromConfig(const TrainConfig& train) {
   OptimizerOptions o;
-  o.kind = train.optimizer;
+  o.kind = ChoiceValue<OptimizerKind>(train.optimizer);
   o.beta1 = train.adam_beta1;
   o.beta2 = train.adam_beta2;
   return o;
@@ -45,8 +45,7 @@ double ClipFactor(double norm, double max_norm) {
 }
 
 Optimizer::Optimizer(const OptimizerOptions& options, const ModelDims& dims) : options_(options) {
-  assert(options.kind == "adam" || options.kind == "sgd");
-  if (options_.kind == "adam") {
+  if (options_.kind == OptimizerKind::kAdam) {
     m_ = ParamSet(dims);
     v_ = ParamSet(dims);
   }
@@ -57,7 +56,7 @@ void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double 
   assert(params.size() == grads.size());
   ++step_;
   const float gs = static_cast<float>(grad_scale);
-  if (options_.kind == "sgd") {
+  if (options_.kind == OptimizerKind::kSgd) {
     const float rate = static_cast<float>(lr);
     buffer_loops::ForChunks(params.size(), range, [&](std::size_t begin, std::size_t end) {
       float* __restrict p = params.data();
@@ -95,7 +94,7 @@ void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double 
 StateRefs Optimizer::State() {
   StateRefs s;
   s.ints.push_back({"optimizer.step", &step_});
-  if (options_.kind == "adam") {
+  if (options_.kind == OptimizerKind::kAdam) {
     s.buffers.push_back({"adam.m", &m_});
     s.buffers.push_back({"adam.v", &v_});
   }

@@ -19,7 +19,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string>
 
 #include "common/config.h"
 #include "trainer/model/params.h"
@@ -29,10 +28,10 @@
 namespace rnnsearch {
 
 struct OptimizerOptions {
-  std::string kind = "adam";  // adam | sgd
-  double beta1 = 0.9;         // Adam: decay of the mean of the gradients
-  double beta2 = 0.999;       // Adam: decay of the mean of squared gradients
-  double eps = 1e-8;          // Adam: added to the root of the second moment (PyTorch's default)
+  OptimizerKind kind = OptimizerKind::kAdam;
+  double beta1 = 0.9;    // Adam: decay of the mean of the gradients
+  double beta2 = 0.999;  // Adam: decay of the mean of squared gradients
+  double eps = 1e-8;     // Adam: added to the root of the second moment (PyTorch's default)
 
   // train.optimizer, train.adam_beta1, train.adam_beta2 (eps stays 1e-8).
   static OptimizerOptions FromConfig(const TrainConfig& train);

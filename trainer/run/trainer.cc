@@ -96,7 +96,8 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   for (const StateRefs::Buffers& b : s.Refs().buffers) state_buffers.push_back(b.set);
   sync_->ShareState(state_buffers);
   TrainingState& t = s.training;
-  if (t.best_step >= 0 && t.best_metric != config.train.early_stop_metric) {
+  if (t.best_step >= 0 && FindChoice<EarlyStopMetric>(t.best_metric) !=
+                              ChoiceValue<EarlyStopMetric>(config.train.early_stop_metric)) {
     RNN_LOG(kWarn) << "train.early_stop_metric changed from " << t.best_metric << " to "
                    << config.train.early_stop_metric
                    << ": the best value and the patience count start over";
@@ -325,11 +326,12 @@ bool Trainer::Validate(bool report_only) {
                         : std::string();
   const ValidationResult r = validator_->Run(state_->EvalParams(), hyp_path);
   const std::string& metric = config_.train.early_stop_metric;
-  const double value = MetricOf(r, metric);
+  const EarlyStopMetric watched = ChoiceValue<EarlyStopMetric>(metric);
+  const double value = MetricOf(r, watched);
   TrainingState& t = state_->training;
   bool best = false, decayed = false;
   if (!report_only) {
-    const bool higher = HigherIsBetter(metric);
+    const bool higher = HigherIsBetter(watched);
     if (t.best_step < 0) {
       best = !std::isnan(value);
     } else {

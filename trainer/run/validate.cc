@@ -59,13 +59,16 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines) 
 
 }  // namespace
 
-double MetricOf(const ValidationResult& result, const std::string& metric) {
-  if (metric == "bleu") return result.bleu.score;
-  if (metric == "perplexity") return result.perplexity;
+double MetricOf(const ValidationResult& result, EarlyStopMetric metric) {
+  switch (metric) {
+    case EarlyStopMetric::kBleu: return result.bleu.score;
+    case EarlyStopMetric::kPerplexity: return result.perplexity;
+    case EarlyStopMetric::kLoss: return result.loss;
+  }
   return result.loss;
 }
 
-bool HigherIsBetter(const std::string& metric) { return metric == "bleu"; }
+bool HigherIsBetter(EarlyStopMetric metric) { return metric == EarlyStopMetric::kBleu; }
 
 Validator::Validator(Comm& comm, ops::Context& ctx, const Config& config, const Corpus& train,
                      Model& model)

@@ -58,12 +58,12 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
 }
 
 TEST(GradSync, AutoOverlapsOnlyAcrossNodes) {
-  EXPECT_FALSE(UseOverlappedSync("auto", 2, 2));  // one node
-  EXPECT_FALSE(UseOverlappedSync("auto", 8, 8));
-  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));  // two nodes of 2
-  EXPECT_TRUE(UseOverlappedSync("auto", 3, 1));
-  EXPECT_TRUE(UseOverlappedSync("true", 2, 2));
-  EXPECT_FALSE(UseOverlappedSync("false", 4, 2));
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kAuto, 2, 2));  // one node
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kAuto, 8, 8));
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kAuto, 4, 2));  // two nodes of 2
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kAuto, 3, 1));
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kOn, 2, 2));
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kOff, 4, 2));
   EXPECT_EQ(DistConfig{}.overlap, "auto");
 
   // The test's ranks share this node: the default is the blocking sync

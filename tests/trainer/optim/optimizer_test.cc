@@ -47,7 +47,7 @@ bool SameBits(const ParamSet& a, const ParamSet& b) {
 OptimizerOptions Adam() { return OptimizerOptions{}; }
 OptimizerOptions Sgd() {
   OptimizerOptions o;
-  o.kind = "sgd";
+  o.kind = OptimizerKind::kSgd;
   return o;
 }
 
@@ -166,8 +166,8 @@ TEST(Optimizer, RestoredStateContinuesBitForBit) {
       straight.Step(p, g, 1e-3);
       resumed.Step(resumed_p, g, 1e-3);
     }
-    EXPECT_TRUE(SameBits(p, resumed_p)) << o.kind;
-    EXPECT_EQ(Save(straight.State()).buffers, Save(resumed.State()).buffers) << o.kind;
+    EXPECT_TRUE(SameBits(p, resumed_p)) << ChoiceName(o.kind);
+    EXPECT_EQ(Save(straight.State()).buffers, Save(resumed.State()).buffers) << ChoiceName(o.kind);
   }
 }
 
@@ -196,7 +196,8 @@ TEST(Optimizer, NonFiniteGradientNormSkipsTheUpdate) {
   for (const OptimizerOptions& o : {Adam(), Sgd()}) {
     for (const float bad : {NAN, INFINITY, -INFINITY}) {
       for (const double clip : {0.0, 0.5}) {
-        SCOPED_TRACE(o.kind + " " + std::to_string(bad) + " clip " + std::to_string(clip));
+        SCOPED_TRACE(std::string(ChoiceName(o.kind)) + " " + std::to_string(bad) + " clip " +
+                     std::to_string(clip));
         ParamSet p(dims);
         Fill(p, 3);
         ParamSet ref_p = p;
@@ -312,7 +313,7 @@ TEST(Optimizer, FromConfig) {
   t.adam_beta1 = 0.5;
   t.adam_beta2 = 0.75;
   const OptimizerOptions o = OptimizerOptions::FromConfig(t);
-  EXPECT_EQ(o.kind, "sgd");
+  EXPECT_EQ(ChoiceName(o.kind), "sgd");
   EXPECT_EQ(o.beta1, 0.5);
   EXPECT_EQ(o.beta2, 0.75);
   EXPECT_EQ(o.eps, 1e-8);
