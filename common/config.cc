@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/config_schema.h"
 #include "common/error.h"
@@ -283,6 +284,11 @@ std::string ConfigToYaml(const Config& config) {
     out << "\n";
   }
   return out.str();
+}
+
+void ThrowNotAChoice(std::string_view key, std::string_view value) {
+  throw std::invalid_argument(std::string(key) + ": expected " + std::string(ChoicesText(key)) +
+                              ", found '" + std::string(value) + "'");
 }
 
 }  // namespace rnnsearch

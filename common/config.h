@@ -10,9 +10,13 @@
 // Precedence: defaults < --config FILE < --set section.key=value.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rnnsearch {
@@ -153,6 +157,144 @@ struct Config {
   CheckpointConfig checkpoint;
   DistConfig dist;
   bool operator==(const Config&) const = default;
+};
+
+// The CHOICE fields below the config. Config holds their values as the
+// strings of the YAML; the code below it gets enums (declared after these
+// helpers, one per CHOICE field that code acts on), each naming its values
+// 0, 1, ... by a specialisation of ChoiceNames: the field's key and its
+// choices in order (checked against the lists above when the program is
+// compiled). The string becomes the enum where the Config is read into the
+// options of that code (ChoiceValue). A copy of a choice read from a file
+// (a checkpoint) is checked first (FindChoice, IsChoice), with an error
+// naming the file.
+template <class E>
+struct ChoiceNames;
+
+// The choices of CHOICE field `key` ("section.name") as the lists above
+// write them ("gru|lstm"); "" when there is no such CHOICE field.
+constexpr std::string_view ChoicesText(std::string_view key) {
+  const std::size_t dot = key.find('.');
+  if (dot == std::string_view::npos) return "";
+  const std::string_view section = key.substr(0, dot), name = key.substr(dot + 1);
+#define RNNSEARCH_NOT_CHOICE(...)
+#define RNNSEARCH_CHOICE_TEXT(field, def, choices, doc) \
+  if (name == #field) return choices;
+#define RNNSEARCH_SECTION_CHOICES(sec, FIELDS, Struct)                                             \
+  if (section == #sec) {                                                                           \
+    FIELDS(RNNSEARCH_NOT_CHOICE, RNNSEARCH_NOT_CHOICE, RNNSEARCH_NOT_CHOICE, RNNSEARCH_NOT_CHOICE, \
+           RNNSEARCH_CHOICE_TEXT)                                                                  \
+  }
+  RNNSEARCH_CONFIG_SECTIONS(RNNSEARCH_SECTION_CHOICES)
+#undef RNNSEARCH_SECTION_CHOICES
+#undef RNNSEARCH_CHOICE_TEXT
+#undef RNNSEARCH_NOT_CHOICE
+  return "";
+}
+
+// True if `value` is one of `choices` ("a|b|c").
+constexpr bool IsChoice(std::string_view choices, std::string_view value) {
+  for (;;) {
+    const std::size_t bar = choices.find('|');
+    if (choices.substr(0, bar) == value) return true;
+    if (bar == std::string_view::npos) return false;
+    choices.remove_prefix(bar + 1);
+  }
+}
+
+// True if `choices` ("a|b|c") lists exactly `names`, in that order.
+template <std::size_t N>
+constexpr bool ListsChoices(std::string_view choices,
+                            const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::size_t bar = choices.find('|');
+    if (choices.substr(0, bar) != names[i]) return false;
+    if (bar == std::string_view::npos) return i + 1 == N;
+    choices.remove_prefix(bar + 1);
+  }
+  return false;
+}
+
+// ChoiceNames<E>::names, checked against the field's choices.
+template <class E>
+constexpr const auto& CheckedChoiceNames() {
+  static_assert(ListsChoices(ChoicesText(ChoiceNames<E>::key), ChoiceNames<E>::names),
+                "ChoiceNames<E>::names must be the choices of its config field, in order");
+  return ChoiceNames<E>::names;
+}
+
+// The value of E named `name`, or nullopt if no value has that name.
+template <class E>
+constexpr std::optional<E> FindChoice(std::string_view name) {
+  const auto& names = CheckedChoiceNames<E>();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+// The name of `value`, as the YAML and the checkpoints spell it.
+template <class E>
+constexpr std::string_view ChoiceName(E value) {
+  return CheckedChoiceNames<E>()[static_cast<std::size_t>(value)];
+}
+
+// Throws std::invalid_argument "KEY: expected a|b|c, found 'VALUE'".
+[[noreturn]] void ThrowNotAChoice(std::string_view key, std::string_view value);
+
+// The value of E named `name`, a value of a Config that passed Validate;
+// any other name is a programming error (ThrowNotAChoice).
+template <class E>
+E ChoiceValue(std::string_view name) {
+  if (const std::optional<E> value = FindChoice<E>(name)) return *value;
+  ThrowNotAChoice(ChoiceNames<E>::key, name);
+}
+
+// The enums of the CHOICE fields, their values in the order of the
+// field's choices, and their names (data.spm_type has none: SentencePiece
+// takes it as text).
+enum class RecurrentCell { kGru, kLstm };                       // model.cell
+enum class AttentionScore { kAdditive, kGeneral, kDot };        // model.attention
+enum class Tokenizer { kSentencePiece, kWhitespace };           // data.tokenizer
+enum class OptimizerKind { kAdam, kSgd };                       // train.optimizer
+enum class ScheduleKind { kConstant, kInverseSqrt, kPlateau };  // train.lr_schedule
+enum class EarlyStopMetric { kBleu, kPerplexity, kLoss };       // train.early_stop_metric
+enum class OverlapMode { kAuto, kOn, kOff };                    // dist.overlap
+
+template <>
+struct ChoiceNames<RecurrentCell> {
+  static constexpr std::string_view key = "model.cell";
+  static constexpr std::array<std::string_view, 2> names = {"gru", "lstm"};
+};
+template <>
+struct ChoiceNames<AttentionScore> {
+  static constexpr std::string_view key = "model.attention";
+  static constexpr std::array<std::string_view, 3> names = {"additive", "general", "dot"};
+};
+template <>
+struct ChoiceNames<Tokenizer> {
+  static constexpr std::string_view key = "data.tokenizer";
+  static constexpr std::array<std::string_view, 2> names = {"sentencepiece", "whitespace"};
+};
+template <>
+struct ChoiceNames<OptimizerKind> {
+  static constexpr std::string_view key = "train.optimizer";
+  static constexpr std::array<std::string_view, 2> names = {"adam", "sgd"};
+};
+template <>
+struct ChoiceNames<ScheduleKind> {
+  static constexpr std::string_view key = "train.lr_schedule";
+  static constexpr std::array<std::string_view, 3> names = {"constant", "inverse_sqrt", "plateau"};
+};
+template <>
+struct ChoiceNames<EarlyStopMetric> {
+  static constexpr std::string_view key = "train.early_stop_metric";
+  static constexpr std::array<std::string_view, 3> names = {"bleu", "perplexity", "loss"};
+};
+template <>
+struct ChoiceNames<OverlapMode> {
+  static constexpr std::string_view key = "dist.overlap";
+  static constexpr std::array<std::string_view, 3> names = {"auto", "true", "false"};
 };
 
 // Where each key's value came from ("FILE:LINE:COL", "--set"); keys left at

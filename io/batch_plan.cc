@@ -3,32 +3,10 @@
 #include <algorithm>
 #include <cassert>
 
+#include "common/rng.h"
+
 namespace rnnsearch {
 namespace {
-
-// splitmix64 (Steele, Lea, Flood 2014): small, fast, fully specified.
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t Next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n), n > 0 (rejection keeps it unbiased).
-  std::uint64_t Below(std::uint64_t n) {
-    const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n);
-    std::uint64_t x;
-    do {
-      x = Next();
-    } while (x >= limit);
-    return x % n;
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 // Sentences of the greedy batch starting at `first`.
 std::int64_t GreedyCount(const ShardLengths& s, std::int64_t first, const BatchingOptions& o) {
@@ -54,8 +32,8 @@ std::int64_t GreedyCount(const ShardLengths& s, std::int64_t first, const Batchi
 std::vector<BatchSpan> PlanEpoch(std::span<const ShardLengths> shards,
                                  const BatchingOptions& options, std::int64_t epoch) {
   assert(options.batch_tokens > 0 || options.batch_sentences > 0);
-  SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ull ^
-                 (static_cast<std::uint64_t>(epoch) + 0x632be59bd9b4e019ull));
+  rng::Sequence draws(options.seed * rng::kGolden ^
+                      (static_cast<std::uint64_t>(epoch) + 0x632be59bd9b4e019ull));
   std::vector<BatchSpan> plan;
   for (std::size_t k = 0; k < shards.size(); ++k) {
     const ShardLengths& s = shards[k];
@@ -64,7 +42,7 @@ std::vector<BatchSpan> PlanEpoch(std::span<const ShardLengths> shards,
     if (options.shuffle && n > 0) {
       const std::int64_t greedy = GreedyCount(s, 0, options);
       const auto first =
-          1 + static_cast<std::int64_t>(rng.Below(static_cast<std::uint64_t>(greedy)));
+          1 + static_cast<std::int64_t>(draws.Below(static_cast<std::uint64_t>(greedy)));
       plan.push_back({static_cast<std::int32_t>(k), 0, first});
       at = first;
     }
@@ -76,7 +54,7 @@ std::vector<BatchSpan> PlanEpoch(std::span<const ShardLengths> shards,
   }
   if (options.shuffle) {
     for (std::size_t i = plan.size(); i > 1; --i) {
-      std::swap(plan[i - 1], plan[rng.Below(i)]);
+      std::swap(plan[i - 1], plan[draws.Below(i)]);
     }
   }
   return plan;

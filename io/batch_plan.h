@@ -9,9 +9,10 @@
 // random amount (the first batch of a shard gets a random size between 1
 // and its greedy size), so batches differ from epoch to epoch, and the
 // batches of all shards are then put in a random order. Everything is
-// drawn from a splitmix64 stream seeded by (seed, epoch): the plan depends
-// only on the seed, the epoch and the shards' lengths, never on the number
-// of ranks, the platform's std::shuffle, or previous epochs.
+// drawn from a splitmix64 sequence (common/rng.h) seeded by (seed, epoch):
+// the plan depends only on the seed, the epoch and the shards' lengths,
+// never on the number of ranks, the platform's std::shuffle, or previous
+// epochs.
 #pragma once
 
 #include <cstdint>

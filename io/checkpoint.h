@@ -35,6 +35,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.h"
@@ -181,6 +182,13 @@ std::vector<std::string> ModelDifferences(const ModelConfig& checkpoint, const M
 // the checkpoint's model is not the configured one.
 void CheckSameModel(const std::string& path, const ModelConfig& checkpoint,
                     const ModelConfig& config);
+
+// Throws UserError "the checkpoint 'PATH' has WHERE 'VALUE', expected
+// a|b|c (KEY)" unless `value` is one of the choices of the config's CHOICE
+// field `key`: for the copies of choices a checkpoint stores (`where`
+// names the attribute, e.g. "/optimizer attribute kind").
+void CheckStoredChoice(const std::string& path, const std::string& where, std::string_view key,
+                       const std::string& value);
 
 // Throws UserError naming `path` and the side when a vocabulary of the
 // checkpoint is not the corpus's (kind, size and hash of both).

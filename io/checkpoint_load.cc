@@ -65,6 +65,13 @@ void CheckSameModel(const std::string& path, const ModelConfig& checkpoint,
                     "config describes (the model cannot change when training continues): " + text);
 }
 
+void CheckStoredChoice(const std::string& path, const std::string& where, std::string_view key,
+                       const std::string& value) {
+  if (IsChoice(ChoicesText(key), value)) return;
+  throw UserError("the checkpoint '" + path + "' has " + where + " '" + value + "', expected " +
+                  std::string(ChoicesText(key)) + " (" + std::string(key) + ")");
+}
+
 void CheckSameVocabularies(const std::string& path, const CheckpointMeta& checkpoint,
                            const Vocab& src, const Vocab& tgt) {
   auto check = [&](const char* side, const Vocab& stored, const Vocab& corpus) {

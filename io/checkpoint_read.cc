@@ -127,8 +127,11 @@ ModelConfig ReadModel(hid_t root, const std::string& path) {
   if (ckpt::HasAttr(id, #name, path)) m.name = ReadIntAttr(id, #name, path) != 0;
 #define R_STR(name, def, doc) \
   if (ckpt::HasAttr(id, #name, path)) m.name = ReadStringAttr(id, #name, path);
-#define R_CHOICE(name, def, choices, doc) \
-  if (ckpt::HasAttr(id, #name, path)) m.name = ReadStringAttr(id, #name, path);
+#define R_CHOICE(name, def, choices, doc)                                       \
+  if (ckpt::HasAttr(id, #name, path)) {                                         \
+    m.name = ReadStringAttr(id, #name, path);                                   \
+    CheckStoredChoice(path, "/model attribute " #name, "model." #name, m.name); \
+  }
   RNNSEARCH_MODEL_FIELDS(R_INT, R_REAL, R_BOOL, R_STR, R_CHOICE)
 #undef R_INT
 #undef R_REAL

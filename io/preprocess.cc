@@ -44,7 +44,7 @@ void CheckOptions(const PreprocessOptions& o, const std::string& out) {
         "rnnsearch preprocess: --vocab-from already gives the vocabularies; do "
         "not add SentencePiece models");
   }
-  if (models && o.data.tokenizer != "sentencepiece") {
+  if (models && o.tokenizer() != Tokenizer::kSentencePiece) {
     throw UsageError(
         "rnnsearch preprocess: a SentencePiece model needs data.tokenizer "
         "sentencepiece, found '" +

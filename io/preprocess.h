@@ -39,6 +39,8 @@ struct PreprocessOptions {
   // data.tokenizer, spm_type, vocab_size, spm_sample, joint_vocab,
   // min_count, max_words, max_len, max_ratio, shard_sentences.
   DataConfig data;
+
+  Tokenizer tokenizer() const { return ChoiceValue<Tokenizer>(data.tokenizer); }
 };
 
 // Collective: every rank calls it with the same options; returns the

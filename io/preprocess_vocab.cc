@@ -138,7 +138,7 @@ WordCounts MergeAll(const WordCounts& mine, Comm& comm) {
 Vocabularies MakeVocabularies(const PreprocessOptions& o, const InputPart& part, Comm& comm) {
   Vocabularies v;
   const bool given_models = !o.spm_model.empty() || !o.src_spm_model.empty();
-  if (!o.vocab_from.empty() || given_models || o.data.tokenizer == "sentencepiece") {
+  if (!o.vocab_from.empty() || given_models || o.tokenizer() == Tokenizer::kSentencePiece) {
     // Rank 0 makes them, the others receive them.
     std::int64_t joint = 0;
     RunCollectively(comm, [&] {

@@ -68,6 +68,7 @@
 #include <random>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "launch/bench.h"
 #include "trainer/dist/grad_sync_overlap.h"
@@ -78,12 +79,6 @@
 
 namespace rnnsearch {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
 // A barrier during which the waiting ranks sleep instead of spinning on
 // their cores (so that rank 0's solo steps run as if alone).
@@ -147,7 +142,7 @@ class Runner {
   void Run(GradSync& sync, int ranks, int warmup, int steps, StepTimes& times) {
     const float scale = 1.0f / static_cast<float>(static_cast<std::int64_t>(ranks) * p_.B * p_.T);
     for (int k = 0; k < warmup + steps; ++k) {
-      const auto t0 = Clock::now();
+      const double t0 = Now();
       const double c0 = ThreadCpu();
       grads_.Zero();
       const GradReadyFn hook = sync.BeginLastBackward(grads_);
@@ -155,17 +150,17 @@ class Runner {
       StepTotals totals;
       totals.loss = r.loss;
       totals.tgt_tokens = r.tokens;
-      const auto t1 = Clock::now();
+      const double t1 = Now();
       sync.Finish(grads_, totals);
-      const auto t2 = Clock::now();
-      ApplyUpdate(optimizer_, params_, grads_, 1, 1e-5, 1.0, sync.Part());
-      const auto t3a = Clock::now();
+      const double t2 = Now();
+      ApplyUpdate(optimizer_, params_, grads_, 1e-5, 1.0, sync.Part());
+      const double t3a = Now();
       sync.EndUpdate();
-      const auto t3 = Clock::now();
+      const double t3 = Now();
       const double c3 = ThreadCpu();
       if (k >= warmup) {
-        times.step.push_back(Seconds(t0, t3));
-        times.finish.push_back(Seconds(t1, t2) + Seconds(t3a, t3));
+        times.step.push_back(t3 - t0);
+        times.finish.push_back((t2 - t1) + (t3 - t3a));
         times.cpu.push_back(c3 - c0);
       }
     }
@@ -290,9 +285,9 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     g.Zero();  // the same bytes; repeated sums of zeros stay finite
     for (int k = 0; k < warmup + steps; ++k) {
       comm.Barrier();
-      const auto t0 = Clock::now();
+      const double t0 = Now();
       comm.Allreduce(g.data(), g.size(), ReduceOp::kSum);
-      double dt = Seconds(t0, Clock::now());
+      double dt = Now() - t0;
       comm.Allreduce(&dt, 1, ReduceOp::kMax);
       if (k >= warmup) plain.push_back(dt);
     }

@@ -8,13 +8,13 @@
 // training step spends per target token of the default model (forward
 // matmuls of docs/model.md, times 3 for the backward pass). A real trainer is
 // slower than the peak, so the true margin is larger than this ratio.
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/batch_reader.h"
@@ -29,11 +29,6 @@ namespace rnnsearch {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
 
 std::vector<std::string> ReadLines(const std::string& path) {
   LineReader r(path);
@@ -54,9 +49,9 @@ double TimeSpmEncode(const std::string& spm_encode, const std::string& model,
                      const std::string& input) {
   const std::string cmd =
       spm_encode + " --model " + model + " --output_format=id < " + input + " > /dev/null";
-  const auto t0 = Clock::now();
+  const double t0 = Now();
   const int status = std::system(cmd.c_str());
-  const double s = Seconds(t0);
+  const double s = Now() - t0;
   if (status != 0) throw UserError("'" + cmd + "' failed (status " + std::to_string(status) + ")");
   return s;
 }
@@ -71,9 +66,9 @@ std::pair<double, double> TimePreprocessAndSpm(const PreprocessOptions& base,
                        TimeSpmEncode(spm_encode, base.spm_model, base.tgt);
     PreprocessOptions o = base;
     o.overwrite = true;
-    const auto t0 = Clock::now();
+    const double t0 = Now();
     Preprocess(o, comm);
-    const double pre = Seconds(t0);
+    const double pre = Now() - t0;
     best_pre = std::min(best_pre, pre);
     best_spm = std::min(best_spm, spm);
   }
@@ -176,7 +171,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   WriteLines(work + "/m30k.de", tgt);
 
   // One joint model, used by both tools.
-  auto t0 = Clock::now();
+  double t0 = Now();
   std::size_t at = 0;
   SpmTrainOptions spm;
   spm.vocab_size = vm["vocab-size"].as<std::int64_t>();
@@ -188,7 +183,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
         return true;
       },
       spm);
-  PrintFigure(env, "io.multi30k.spm_train", Seconds(t0), "s");
+  PrintFigure(env, "io.multi30k.spm_train", Now() - t0, "s");
   const std::string model_path = work + "/joint.model";
   { std::ofstream(model_path, std::ios::binary) << model.bytes(); }
 
@@ -228,7 +223,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
   ro.batching = {2000, 0, 1234, true};
   ro.epochs = 10;
   std::int64_t tokens = 0, tgt_tokens = 0;
-  t0 = Clock::now();
+  t0 = Now();
   {
     BatchReader reader(corpus, ro);
     while (auto b = reader.Next()) {
@@ -236,7 +231,7 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
       tgt_tokens += b->tgt_tokens();
     }
   }
-  const double read_s = Seconds(t0);
+  const double read_s = Now() - t0;
   const double rate = static_cast<double>(tokens) / read_s;
   PrintFigure(env, "io.reader.tokens_per_second", rate, "tokens/s", {{"corpus", "multi30k"}});
   ops::Context ctx(1);
@@ -271,12 +266,12 @@ int BenchIo(const std::vector<std::string>& args, CommandEnv& env) {
                 "B");
     std::int64_t gtokens = 0;
     ro.epochs = 1;
-    t0 = Clock::now();
+    t0 = Now();
     {
       BatchReader reader(gen, ro);
       while (auto b = reader.Next()) gtokens += b->src_tokens() + b->tgt_tokens();
     }
-    PrintFigure(env, "io.reader.tokens_per_second", static_cast<double>(gtokens) / Seconds(t0),
+    PrintFigure(env, "io.reader.tokens_per_second", static_cast<double>(gtokens) / (Now() - t0),
                 "tokens/s", {{"corpus", "generated"}});
   }
   if (own_work) fs::remove_all(work);

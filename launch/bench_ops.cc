@@ -25,10 +25,10 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "launch/bench.h"
 #include "ops/attention.h"
@@ -40,8 +40,6 @@
 
 namespace rnnsearch {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // B sentences of exactly T tokens on both sides (the last one </s>).
 Batch FullBatch(int B, int T, std::int64_t V, std::uint32_t seed) {
@@ -108,9 +106,9 @@ void RunPreset(const BenchShape& pre, int threads, int steps, double matmul_seco
       grads.Zero();
       ModelProfile profile;
       m.set_profile(&profile);
-      const auto t0 = Clock::now();
+      const double t0 = Now();
       m.ForwardBackward(params, grads, batch, scale, step + 1 + k);
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double s = Now() - t0;
       m.set_profile(nullptr);
       if (s < best) {
         best = s;
@@ -164,13 +162,13 @@ void RunPreset(const BenchShape& pre, int threads, int steps, double matmul_seco
   // and the memory its cache entries hold.
   const Batch other = FullBatch(pre.B - 1, pre.T - 1, pre.V, 8);
   const double before = AllocatedMb();
-  auto t0 = Clock::now();
+  double t0 = Now();
   model.ForwardBackward(params, grads, other, scale, 0);
-  const double first = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double first = Now() - t0;
   PrintFigure(env, name + ".cache_entry_mb", AllocatedMb() - before, "MB", th);
-  t0 = Clock::now();
+  t0 = Now();
   model.ForwardBackward(params, grads, other, scale, 0);
-  const double again = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double again = Now() - t0;
   PrintFigure(env, name + ".new_shape_step_vs_repeat", first / again, "ratio", th);
 }
 

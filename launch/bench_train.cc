@@ -21,13 +21,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/peak_rss.h"
 #include "io/preprocess.h"
 #include "launch/bench.h"
 #include "trainer/dist/grad_sync.h"
@@ -37,16 +38,6 @@ namespace rnnsearch {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-// Peak resident memory of this process in MB (VmHWM), -1 if unknown.
-double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
 
 // `pairs` sentence pairs of T - 1 words each (plus </s>), the words drawn
 // so that every one of the V - 4 appears.
@@ -109,9 +100,9 @@ int RunSingle(const BenchShape& p, int threads, int steps, int warmup, CommandEn
                     MakeLocalGradSync());
     const std::int64_t full = static_cast<std::int64_t>(p.B) * p.T;
     for (int k = 0; static_cast<int>(times.size()) < steps; ++k) {
-      const auto t0 = Clock::now();
+      const double t0 = Now();
       const auto out = trainer.Step();
-      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double s = Now() - t0;
       if (!out) throw std::logic_error("bench train: the data ended");
       if (k >= warmup && out->totals.tgt_tokens == full) times.push_back(s);
     }

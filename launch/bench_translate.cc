@@ -14,9 +14,9 @@
 // decoding (beam 1) measured in the same run, and their time ratio (the
 // cost of the beam; machine speed cancels out).
 #include <algorithm>
-#include <chrono>
 #include <random>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "io/vocab.h"
 #include "launch/bench.h"
@@ -24,8 +24,6 @@
 
 namespace rnnsearch {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct Rate {
   double seconds = 0;
@@ -35,7 +33,7 @@ struct Rate {
 Rate Decode(BeamSearch& search, const std::vector<std::vector<std::int32_t>>& sorted,
             int batch_sentences) {
   Rate r;
-  const auto t0 = Clock::now();
+  const double t0 = Now();
   for (std::size_t first = 0; first < sorted.size();
        first += static_cast<std::size_t>(batch_sentences)) {
     const std::size_t last =
@@ -45,7 +43,7 @@ Rate Decode(BeamSearch& search, const std::vector<std::vector<std::int32_t>>& so
         sorted.begin() + static_cast<std::ptrdiff_t>(last));
     for (const Translation& t : search.Translate(batch)) r.tokens += t.nbest[0].length();
   }
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.seconds = Now() - t0;
   return r;
 }
 

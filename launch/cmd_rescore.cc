@@ -19,11 +19,11 @@
 // not depend on the number of ranks (the batches are the same, so the same
 // ops run for any split). Output files are written whole through a
 // temporary name and a rename.
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
@@ -161,7 +161,7 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     RNN_LOG(kInfo) << "rescore: " << share.total << " pairs, " << comm.size() << " rank(s) x "
                    << threads << " thread(s)";
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   std::vector<IndexedRecord> mine;  // this rank's pairs: {"LOGPROB TOKENS\n"}
   RunCollectively(comm, [&] {
     ops::Context ctx(threads);
@@ -183,8 +183,7 @@ int RunRescore(const std::vector<std::string>& args, CommandEnv& env) {
     }
   });
   const std::vector<Record> results = GatherInOrder(comm, 1, share.total, mine);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = Now() - t0;
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
     std::string all;

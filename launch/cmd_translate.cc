@@ -11,11 +11,11 @@
 // number of ranks (with the same --threads). Output files are written
 // whole, through a temporary name and a rename, so an error leaves an
 // existing output file as it was.
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/collective.h"
@@ -114,7 +114,7 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
     RNN_LOG(kInfo) << "translate: " << share.total << " lines, " << comm.size() << " rank(s) x "
                    << threads << " thread(s), beam " << beam.beam_size;
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   std::vector<IndexedRecord> mine;    // this rank's lines: {translation, alignment}
   std::int64_t stats[3] = {0, 0, 0};  // decoded lines, target tokens, lines over the training max
   RunCollectively(comm, [&] {
@@ -152,8 +152,7 @@ int RunTranslate(const std::vector<std::string>& args, CommandEnv& env) {
   comm.Allreduce(stats, 3, ReduceOp::kSum);
   const std::vector<Record> results = GatherInOrder(comm, 2, share.total, mine);
   mine.clear();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = Now() - t0;
   RunCollectively(comm, [&] {
     if (comm.rank() != 0) return;
     std::string all, all_align;

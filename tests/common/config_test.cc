@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -271,6 +274,71 @@ TEST_F(ConfigTest, ExampleConfigLoads) {
 TEST_F(ConfigTest, EmptyFileAndEmptySectionKeepDefaults) {
   EXPECT_TRUE(LoadConfig(Write("e.yaml", ""), {}) == Config());
   EXPECT_TRUE(LoadConfig(Write("e2.yaml", "model:\n# nothing yet\n"), {}) == Config());
+}
+
+TEST(ConfigChoices, ChoicesTextIsEachFieldsList) {
+  EXPECT_EQ(ChoicesText("model.cell"), "gru|lstm");
+  EXPECT_EQ(ChoicesText("dist.overlap"), "auto|true|false");
+  EXPECT_EQ(ChoicesText("model.emb_dim"), "");  // not a CHOICE field
+  EXPECT_EQ(ChoicesText("train.cell"), "");
+  EXPECT_EQ(ChoicesText("cell"), "");
+  int choice_fields = 0;
+  for (const ConfigFieldInfo& f : ConfigFields()) {
+    const bool choice = f.type.find('|') != std::string::npos;
+    EXPECT_EQ(ChoicesText(f.key), choice ? f.type : "") << f.key;
+    choice_fields += choice ? 1 : 0;
+  }
+  EXPECT_EQ(choice_fields, 8);
+}
+
+TEST(ConfigChoices, IsChoiceAndListsChoices) {
+  EXPECT_TRUE(IsChoice("a|bb|c", "a"));
+  EXPECT_TRUE(IsChoice("a|bb|c", "bb"));
+  EXPECT_TRUE(IsChoice("a|bb|c", "c"));
+  EXPECT_FALSE(IsChoice("a|bb|c", "b"));
+  EXPECT_FALSE(IsChoice("a|bb|c", ""));
+  EXPECT_FALSE(IsChoice("a|bb|c", "a|bb"));
+  using Names = std::array<std::string_view, 2>;
+  EXPECT_TRUE(ListsChoices("a|b", Names{"a", "b"}));
+  EXPECT_FALSE(ListsChoices("b|a", Names{"a", "b"}));    // another order
+  EXPECT_FALSE(ListsChoices("a", Names{"a", "b"}));      // fewer choices
+  EXPECT_FALSE(ListsChoices("a|b|c", Names{"a", "b"}));  // more choices
+  EXPECT_FALSE(ListsChoices("a|bc", Names{"a", "b"}));
+}
+
+// Every name of E is found as the value of its position, and names it.
+template <class E>
+void ExpectNamesRoundTrip() {
+  const auto& names = ChoiceNames<E>::names;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(FindChoice<E>(names[i]), static_cast<E>(i)) << names[i];
+    EXPECT_EQ(ChoiceName(static_cast<E>(i)), names[i]);
+  }
+}
+
+TEST(ConfigChoices, EnumOfAChoiceField) {
+  EXPECT_EQ(FindChoice<RecurrentCell>("gru"), RecurrentCell::kGru);
+  EXPECT_EQ(FindChoice<RecurrentCell>("lstm"), RecurrentCell::kLstm);
+  EXPECT_EQ(FindChoice<RecurrentCell>("LSTM"), std::nullopt);
+  EXPECT_EQ(FindChoice<RecurrentCell>(""), std::nullopt);
+  EXPECT_EQ(ChoiceName(RecurrentCell::kGru), "gru");
+  EXPECT_EQ(ChoiceName(RecurrentCell::kLstm), "lstm");
+  EXPECT_EQ(ChoiceValue<RecurrentCell>(Config{}.model.cell), RecurrentCell::kGru);
+  EXPECT_EQ(ChoiceName(OverlapMode::kOn), "true");
+  EXPECT_EQ(ChoiceValue<OverlapMode>(Config{}.dist.overlap), OverlapMode::kAuto);
+  ExpectNamesRoundTrip<RecurrentCell>();
+  ExpectNamesRoundTrip<AttentionScore>();
+  ExpectNamesRoundTrip<Tokenizer>();
+  ExpectNamesRoundTrip<OptimizerKind>();
+  ExpectNamesRoundTrip<ScheduleKind>();
+  ExpectNamesRoundTrip<EarlyStopMetric>();
+  ExpectNamesRoundTrip<OverlapMode>();
+  try {
+    ChoiceValue<RecurrentCell>("rnn");
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "model.cell: expected gru|lstm, found 'rnn'");
+  }
 }
 
 }  // namespace

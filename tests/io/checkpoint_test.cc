@@ -198,6 +198,24 @@ TEST_F(CheckpointFile, AModelOfAnotherShapeIsRefusedNamingTheParameters) {
           "vocabulary than the corpus has: checkpoint words, 10 ids, hash"));
 }
 
+// A model choice the config does not know (a damaged file, or one from
+// a later version) is refused on opening, naming the file and the key.
+TEST_F(CheckpointFile, AnUnknownModelChoiceIsRefusedNamingTheKey) {
+  ToyRun run(ToyDims{});
+  run.meta.model.attention = "luong";
+  SaveCheckpoint(path_, run.Contents());
+  EXPECT_EQ(ErrorOf([&] { CheckpointReader r(path_); }),
+            "the checkpoint '" + path_ +
+                "' has /model attribute attention 'luong', expected additive|general|dot "
+                "(model.attention)");
+  run.meta.model.attention = "dot";
+  run.meta.model.cell = "";
+  SaveCheckpoint(path_, run.Contents());
+  EXPECT_EQ(ErrorOf([&] { LoadParams(path_, Into(run.specs, run.params)); }),
+            "the checkpoint '" + path_ +
+                "' has /model attribute cell '', expected gru|lstm (model.cell)");
+}
+
 TEST_F(CheckpointFile, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   SaveCheckpoint(path_, run_.Contents());
   ToyRun newer(ToyDims{}, 77);

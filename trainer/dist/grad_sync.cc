@@ -50,16 +50,17 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
   return std::make_unique<AllreduceGradSync>(comm);
 }
 
-bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node) {
-  if (overlap == "auto") return ranks_on_this_node < ranks;
-  return overlap == "true";
+bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node) {
+  if (overlap == OverlapMode::kAuto) return ranks_on_this_node < ranks;
+  return overlap == OverlapMode::kOn;
 }
 
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
-  if (!UseOverlappedSync(dist.overlap, comm.size(), comm.local_size())) {
+  const OverlapMode overlap = ChoiceValue<OverlapMode>(dist.overlap);
+  if (!UseOverlappedSync(overlap, comm.size(), comm.local_size())) {
     const std::string why =
-        dist.overlap == "auto"
+        overlap == OverlapMode::kAuto
             ? "dist.overlap: auto, all ranks on one node, where the copies and sums of an "
               "allreduce take the cores the backward pass computes on"
             : "dist.overlap: false";

@@ -103,7 +103,7 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
 // it, it also slows the backward pass down (scripts/bench_dist.sh: blocking
 // ahead in 19 of 20 figures on 2 cores; docs/performance.md). Every rank decides alike:
 // either all ranks share one node or none has them all.
-bool UseOverlappedSync(const std::string& overlap, int ranks, int ranks_on_this_node);
+bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node);
 
 // The local one for a job of one rank; else the overlapped one with
 // buckets of dist.bucket_mb or the blocking one (UseOverlappedSync).

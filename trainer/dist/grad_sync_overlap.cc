@@ -1,19 +1,15 @@
 #include "trainer/dist/grad_sync_overlap.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace rnnsearch {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 double Mb(std::int64_t floats) {
   return std::round(static_cast<double>(floats) * sizeof(float) / 1048576.0 * 1000.0) / 1000.0;

@@ -3,16 +3,10 @@
 #include <cassert>
 #include <cmath>
 
+#include "common/rng.h"
+
 namespace rnnsearch {
 namespace {
-
-// splitmix64's finaliser: a bijection of 64-bit words with full avalanche.
-std::uint64_t Mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // MurmurHash3's 32-bit finaliser (a bijection).
 inline std::uint32_t Mix32(std::uint32_t h) {
@@ -29,7 +23,7 @@ void FillDropoutMask(float* mask, const DropoutKey& key, DropoutTensor tensor, f
                      int B, std::int64_t first_sentence, int dim) {
   assert(p >= 0.0f && p < 1.0f && T >= 0 && B >= 0 && dim >= 1 && first_sentence >= 0);
   const std::uint64_t base =
-      Mix64(Mix64(Mix64(key.seed) ^ key.step) ^ static_cast<std::uint64_t>(tensor));
+      rng::SubKey(rng::SubKey(rng::Mix64(key.seed), key.step), static_cast<std::uint64_t>(tensor));
   // Kept iff hash >= threshold; p * 2^32 < 2^32 for p < 1.
   const auto threshold = static_cast<std::uint32_t>(std::ldexp(static_cast<double>(p), 32));
   const float keep = 1.0f / (1.0f - p);
@@ -38,7 +32,7 @@ void FillDropoutMask(float* mask, const DropoutKey& key, DropoutTensor tensor, f
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::uint64_t t = static_cast<std::uint64_t>(r / B);
     const std::uint64_t sentence = static_cast<std::uint64_t>(first_sentence + r % B);
-    const std::uint64_t row = Mix64(base ^ Mix64((sentence << 24) ^ t));
+    const std::uint64_t row = rng::Draw(base, (sentence << 24) ^ t);
     const auto lo = static_cast<std::uint32_t>(row);
     const auto hi = static_cast<std::uint32_t>(row >> 32);
     float* m = mask + r * dim;

@@ -13,7 +13,7 @@
 // trainer advances once per forward-backward (e.g. the batches done).
 //
 // The hash: a 64-bit key from (seed, step, tensor) and one per
-// (sentence, position) row by splitmix64 finalisers, then per feature k
+// (sentence, position) row by splitmix64 (common/rng.h), then per feature k
 // two rounds of MurmurHash3's 32-bit finaliser over the row key and k
 // (bijective in k, so features of a row never collide); the unit is kept
 // iff the 32-bit result is >= p * 2^32. The per-feature loop vectorises.

@@ -5,15 +5,10 @@
 #include <numbers>
 #include <vector>
 
+#include "common/rng.h"
+
 namespace rnnsearch {
 namespace {
-
-std::uint64_t SplitMix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -32,7 +27,7 @@ void OrthogonalBlock(float* q, std::int64_t n, std::uint64_t seed, std::uint64_t
     for (;;) {
       for (std::int64_t c = 0; c < n; ++c) {
         const std::uint64_t idx = first_index + static_cast<std::uint64_t>(r * n + c);
-        row[c] = CounterNormal(seed, stream + redraw * 0x9e3779b97f4a7c15ULL, idx);
+        row[c] = CounterNormal(seed, stream + redraw * rng::kGolden, idx);
       }
       for (std::int64_t k = 0; k < r; ++k) {
         const double* prev = &m[static_cast<std::size_t>(k * n)];
@@ -74,9 +69,7 @@ std::uint64_t NameStream(const std::string& name) {
 }
 
 double CounterUniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
-  const std::uint64_t key = SplitMix64(SplitMix64(seed) ^ stream);
-  const std::uint64_t x = SplitMix64(key ^ SplitMix64(index));
-  return static_cast<double>(x >> 11) * 0x1.0p-53;
+  return rng::UnitDouble(rng::Draw(rng::SubKey(rng::Mix64(seed), stream), index));
 }
 
 double CounterNormal(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {

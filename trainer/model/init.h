@@ -29,11 +29,11 @@
 // PyTorch model started from the same Glorot parameters and fed the same
 // batches stalls identically (it is the initialisation, not a gradient).
 //
-// Random numbers are counter-based: element i of the tensor named n draws
-// from splitmix64(seed, FNV-1a(n), i), so the values depend only on the
-// seed, the tensor's name and shape, never on the order of the tensors,
-// the layout of the flat buffer, or the number of threads. Every rank
-// computes the same parameters.
+// Random numbers are counter-based: element i of the tensor named n is
+// draw i of splitmix64 keyed by (seed, FNV-1a(n)) (common/rng.h), so the
+// values depend only on the seed, the tensor's name and shape, never on
+// the order of the tensors, the layout of the flat buffer, or the number
+// of threads. Every rank computes the same parameters.
 #pragma once
 
 #include <cstdint>

@@ -105,7 +105,8 @@ MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_voc
   MemoryEstimate m;
   m.parameters = ParameterFloats(d);
   m.state_copies =
-      2 + (config.train.optimizer == "adam" ? 2 : 0) + (config.train.ema_decay > 0 ? 1 : 0);
+      2 + (ChoiceValue<OptimizerKind>(config.train.optimizer) == OptimizerKind::kAdam ? 2 : 0) +
+      (config.train.ema_decay > 0 ? 1 : 0);
   m.state_bytes = kFloat * static_cast<double>(m.parameters) * m.state_copies;
 
   const DataConfig& data = config.data;
@@ -134,8 +135,10 @@ MemoryEstimate EstimateTrainingMemory(const Config& config, std::int64_t src_voc
     const double in = layer == 0 ? E : C;
     encoder += kEncoderPerGate * B * T * G * He + 2 * B * T * in + 4 * G * He * (in + He);
   }
-  const double keys = d.attention == "additive" ? A : d.attention == "general" ? Hd : 0;
-  const double query = d.attention == "additive" ? A : 0;
+  const double keys = d.attention == AttentionScore::kAdditive  ? A
+                      : d.attention == AttentionScore::kGeneral ? Hd
+                                                                : 0;
+  const double query = d.attention == AttentionScore::kAdditive ? A : 0;
   const double decoder = 4 * B * T * G * Hd + 2 * T * B * keys + 2 * T * B * query + B * T + B * A;
   floats += kShapeCache * (encoder + decoder);
   floats += kReadoutRows * (3 * O + Vt);

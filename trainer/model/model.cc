@@ -27,7 +27,7 @@ Model::Model(ops::Context& ctx, const ModelDims& dims, const ModelOptions& optio
       buf_(std::make_unique<Buffers>()) {
   assert(options.dropout >= 0.0f && options.dropout < 1.0f);
   assert(options.readout_rows >= 1 && options.shape_cache >= 1);
-  assert(dims.attention != "dot" || dims.Hd == 2 * dims.He);
+  assert(dims.attention != AttentionScore::kDot || dims.Hd == 2 * dims.He);
   assert(!dims.tie_target_embeddings || dims.O == dims.E);
   readout_ =
       std::make_unique<ops::ReadoutLoss>(ctx, ops::ReadoutShape{.max_rows = options.readout_rows,

@@ -19,11 +19,11 @@ double TrainingFlops(const ModelDims& d, int B, int Tx, int Ty) {
   }
   const double init = 2 * b * C * Hd;
   double keys = 0, query = 0, score_dim = C;
-  if (d.attention == "additive") {
+  if (d.attention == AttentionScore::kAdditive) {
     keys = 2 * tx * b * C * A;
     query = 2 * Hd * A;
     score_dim = A;
-  } else if (d.attention == "general") {
+  } else if (d.attention == AttentionScore::kGeneral) {
     keys = 2 * tx * b * C * Hd;
     score_dim = Hd;
   }

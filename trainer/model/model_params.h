@@ -19,8 +19,11 @@ inline ops::CellType CellOf(const ModelDims& d) {
 }
 
 inline ops::AttentionKind AttentionOf(const ModelDims& d) {
-  if (d.attention == "general") return ops::AttentionKind::kGeneral;
-  if (d.attention == "dot") return ops::AttentionKind::kDot;
+  switch (d.attention) {
+    case AttentionScore::kAdditive: return ops::AttentionKind::kAdditive;
+    case AttentionScore::kGeneral: return ops::AttentionKind::kGeneral;
+    case AttentionScore::kDot: return ops::AttentionKind::kDot;
+  }
   return ops::AttentionKind::kAdditive;
 }
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <vector>
 
+#include "common/clock.h"
 #include "ops/attention.h"
 #include "ops/decoder_cell.h"
 #include "ops/encoder.h"
@@ -64,14 +64,11 @@ struct Model::Buffers {
 // Adds the wall time of its scope to profile->seconds[part] (if profile).
 class PartTimer {
  public:
-  using Clock = std::chrono::steady_clock;
   PartTimer(ModelProfile* profile, int part) : profile_(profile), part_(part) {
-    if (profile_ != nullptr) start_ = Clock::now();
+    if (profile_ != nullptr) start_ = Now();
   }
   ~PartTimer() {
-    if (profile_ != nullptr) {
-      profile_->seconds[part_] += std::chrono::duration<double>(Clock::now() - start_).count();
-    }
+    if (profile_ != nullptr) profile_->seconds[part_] += Now() - start_;
   }
   PartTimer(const PartTimer&) = delete;
   PartTimer& operator=(const PartTimer&) = delete;
@@ -79,7 +76,7 @@ class PartTimer {
  private:
   ModelProfile* profile_;
   int part_;
-  Clock::time_point start_;
+  double start_ = 0;
 };
 
 inline std::size_t Elems(std::int64_t a, std::int64_t b, std::int64_t c = 1) {

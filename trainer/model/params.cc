@@ -17,8 +17,8 @@ ModelDims ModelDims::From(const ModelConfig& m, std::int64_t src_vocab, std::int
   d.A = m.att_dim;
   d.O = m.readout_dim;
   d.enc_layers = m.enc_layers;
-  d.lstm = m.cell == "lstm";
-  d.attention = m.attention;
+  d.lstm = ChoiceValue<RecurrentCell>(m.cell) == RecurrentCell::kLstm;
+  d.attention = ChoiceValue<AttentionScore>(m.attention);
   d.tie_target_embeddings = m.tie_target_embeddings;
   return d;
 }
@@ -47,12 +47,12 @@ std::vector<ParamSpec> ParamSpecs(const ModelDims& d) {
   }
   p.push_back({"decoder.init.weight", {d.Hd, C}});
   p.push_back({"decoder.init.bias", {d.Hd}});
-  if (d.attention == "additive") {
+  if (d.attention == AttentionScore::kAdditive) {
     p.push_back({"attention.W_a.weight", {d.A, d.Hd}});
     p.push_back({"attention.W_a.bias", {d.A}});
     p.push_back({"attention.U_a.weight", {d.A, C}});
     p.push_back({"attention.v_a.weight", {d.A}});
-  } else if (d.attention == "general") {
+  } else if (d.attention == AttentionScore::kGeneral) {
     p.push_back({"attention.W_g.weight", {d.Hd, C}});
   }
   p.push_back({"decoder.cell.weight_ih", {G * d.Hd, d.E + C}});

@@ -21,8 +21,8 @@ struct ModelDims {
   std::int64_t E = 0, He = 0, Hd = 0;  // embedding, encoder (per direction), decoder
   std::int64_t A = 0, O = 0;           // attention, readout
   std::int64_t enc_layers = 1;
-  bool lstm = false;                   // model.cell == lstm
-  std::string attention = "additive";  // additive | general | dot
+  bool lstm = false;                                     // model.cell == lstm
+  AttentionScore attention = AttentionScore::kAdditive;  // model.attention
   bool tie_target_embeddings = false;
 
   static ModelDims From(const ModelConfig& model, std::int64_t src_vocab, std::int64_t tgt_vocab);

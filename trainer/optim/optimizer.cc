@@ -10,7 +10,7 @@ namespace rnnsearch {
 
 OptimizerOptions OptimizerOptions::FromConfig(const TrainConfig& train) {
   OptimizerOptions o;
-  o.kind = train.optimizer;
+  o.kind = ChoiceValue<OptimizerKind>(train.optimizer);
   o.beta1 = train.adam_beta1;
   o.beta2 = train.adam_beta2;
   return o;
@@ -44,25 +44,8 @@ double ClipFactor(double norm, double max_norm) {
   return max_norm / (norm + 1e-6);
 }
 
-void Scale(ParamSet& x, double factor) {
-  const float f = static_cast<float>(factor);
-  buffer_loops::ForChunks(x.size(), [&](std::size_t begin, std::size_t end) {
-    float* __restrict p = x.data();
-#pragma omp simd
-    for (std::size_t i = begin; i < end; ++i) p[i] *= f;
-  });
-}
-
-double ClipByGlobalNorm(ParamSet& grads, double max_norm) {
-  const double norm = GlobalNorm(grads);
-  const double factor = ClipFactor(norm, max_norm);
-  if (factor != 1.0) Scale(grads, factor);
-  return norm;
-}
-
 Optimizer::Optimizer(const OptimizerOptions& options, const ModelDims& dims) : options_(options) {
-  assert(options.kind == "adam" || options.kind == "sgd");
-  if (options_.kind == "adam") {
+  if (options_.kind == OptimizerKind::kAdam) {
     m_ = ParamSet(dims);
     v_ = ParamSet(dims);
   }
@@ -73,7 +56,7 @@ void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double 
   assert(params.size() == grads.size());
   ++step_;
   const float gs = static_cast<float>(grad_scale);
-  if (options_.kind == "sgd") {
+  if (options_.kind == OptimizerKind::kSgd) {
     const float rate = static_cast<float>(lr);
     buffer_loops::ForChunks(params.size(), range, [&](std::size_t begin, std::size_t end) {
       float* __restrict p = params.data();
@@ -111,37 +94,23 @@ void Optimizer::Step(ParamSet& params, const ParamSet& grads, double lr, double 
 StateRefs Optimizer::State() {
   StateRefs s;
   s.ints.push_back({"optimizer.step", &step_});
-  if (options_.kind == "adam") {
+  if (options_.kind == OptimizerKind::kAdam) {
     s.buffers.push_back({"adam.m", &m_});
     s.buffers.push_back({"adam.v", &v_});
   }
   return s;
 }
 
-GradAccumulator::GradAccumulator(std::int64_t batches_per_step) : per_step_(batches_per_step) {
-  assert(per_step_ >= 1);
-}
-
-bool GradAccumulator::Add(std::int64_t target_tokens) {
-  assert(target_tokens >= 0);
-  ++batches_;
-  tokens_ += target_tokens;
-  return batches_ >= per_step_;
-}
-
-UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad_sum,
-                        std::int64_t tokens, double lr, double clip_norm, const UpdatePart& part) {
-  assert(tokens > 0);
+UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad, double lr,
+                        double clip_norm, const UpdatePart& part) {
   UpdateStats stats;
-  const double inv_tokens = 1.0 / static_cast<double>(tokens);
-  const double sum_of_squares = part.grad_sum_of_squares
-                                    ? *part.grad_sum_of_squares
-                                    : SumOfSquares(grad_sum.data(), grad_sum.size());
-  stats.grad_norm = std::sqrt(sum_of_squares) * inv_tokens;
+  const double sum_of_squares =
+      part.grad_sum_of_squares ? *part.grad_sum_of_squares : SumOfSquares(grad.data(), grad.size());
+  stats.grad_norm = std::sqrt(sum_of_squares);
   stats.clip_factor = ClipFactor(stats.grad_norm, clip_norm);
   stats.skipped = !std::isfinite(stats.grad_norm);
   if (stats.skipped) return stats;
-  optimizer.Step(params, grad_sum, lr, inv_tokens * stats.clip_factor, part.range);
+  optimizer.Step(params, grad, lr, stats.clip_factor, part.range);
   return stats;
 }
 

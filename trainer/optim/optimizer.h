@@ -1,16 +1,13 @@
 // The optimizer step over the model's flat parameter buffer: Adam (the
-// default) and plain SGD, clipping by the global gradient norm, and the
-// accumulation of several batches' gradients into one step.
+// default) and plain SGD, and clipping by the global gradient norm.
 //
 // Gradient convention (docs/model.md, data-parallel semantics): the
-// model's backward pass ADDS per-token loss gradients into a ParamSet, so
-// after the batches of one step (several with train.accumulate, on every
-// rank once summed across ranks) the buffer holds the SUM over `tokens`
-// real target tokens. The gradient of the step is that sum divided by
-// `tokens`: 2 accumulated half batches make the same step as 1 whole batch,
-// up to the order of float additions. ApplyUpdate does the division,
-// clipping and update in one pass over the buffers without modifying the
-// sum.
+// model's backward pass ADDS loss gradients scaled by 1 / T into a
+// ParamSet, T being the real target tokens of the step's batches over all
+// ranks, so once the batches of one step (several with train.accumulate)
+// are summed across ranks the buffer holds the gradient of the step.
+// ApplyUpdate clips it and updates the parameters in one pass over the
+// buffers without modifying it.
 //
 // Every loop runs over the whole buffer (padding between tensors is zero
 // and stays zero), vectorised and split over OpenMP threads in fixed
@@ -22,7 +19,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string>
 
 #include "common/config.h"
 #include "trainer/model/params.h"
@@ -32,10 +28,10 @@
 namespace rnnsearch {
 
 struct OptimizerOptions {
-  std::string kind = "adam";  // adam | sgd
-  double beta1 = 0.9;         // Adam: decay of the mean of the gradients
-  double beta2 = 0.999;       // Adam: decay of the mean of squared gradients
-  double eps = 1e-8;          // Adam: added to the root of the second moment (PyTorch's default)
+  OptimizerKind kind = OptimizerKind::kAdam;
+  double beta1 = 0.9;    // Adam: decay of the mean of the gradients
+  double beta2 = 0.999;  // Adam: decay of the mean of squared gradients
+  double eps = 1e-8;     // Adam: added to the root of the second moment (PyTorch's default)
 
   // train.optimizer, train.adam_beta1, train.adam_beta2 (eps stays 1e-8).
   static OptimizerOptions FromConfig(const TrainConfig& train);
@@ -58,13 +54,6 @@ double GlobalNorm(const ParamSet& x);
 // max_norm is 0: no clipping, and when norm is NaN or infinite, which no
 // factor makes finite: ApplyUpdate skips such a step).
 double ClipFactor(double norm, double max_norm);
-
-// x *= factor, element-wise.
-void Scale(ParamSet& x, double factor);
-
-// Clips `grads` in place to global norm `max_norm` (0: no clipping) and
-// returns the norm before clipping.
-double ClipByGlobalNorm(ParamSet& grads, double max_norm);
 
 class Optimizer {
  public:
@@ -95,50 +84,29 @@ class Optimizer {
   ParamSet m_, v_;  // Adam's moments; empty for SGD
 };
 
-// Counts the batches and target tokens summed into the gradient buffer
-// since the last optimizer step; `batches_per_step` is train.accumulate.
-// The caller zeroes the gradients after each step. Steps end at batch
-// boundaries only, so the accumulator is empty whenever a checkpoint is
-// written and carries no state of its own.
-class GradAccumulator {
- public:
-  explicit GradAccumulator(std::int64_t batches_per_step);
-  // Records a batch whose gradients were added; true when it completes a step.
-  bool Add(std::int64_t target_tokens);
-  std::int64_t batches() const { return batches_; }
-  std::int64_t tokens() const { return tokens_; }
-  void Reset() { batches_ = tokens_ = 0; }
-
- private:
-  std::int64_t per_step_;
-  std::int64_t batches_ = 0, tokens_ = 0;
-};
-
 struct UpdateStats {
-  double grad_norm = 0;    // norm of grad_sum / tokens, before clipping
-  double clip_factor = 1;  // applied on top of 1 / tokens
+  double grad_norm = 0;    // norm of the gradient, before clipping
+  double clip_factor = 1;  // applied to the gradient
   bool skipped = false;    // grad_norm is NaN or infinite: nothing was updated
 };
 
-// One optimizer step from summed gradients: the gradient is
-// grad_sum / tokens (tokens > 0: every real target token of the step),
-// clipped to global norm clip_norm (0: no clipping), applied at rate lr.
-// grad_sum is left as it was. When the norm is NaN or infinite (some
-// element is), nothing changes, the optimizer's step count included, and
-// the result says `skipped`; every rank decides alike, since the norm is
-// the sum's (with a shared state, from part.grad_sum_of_squares).
+// One optimizer step: the gradient `grad`, clipped to global norm
+// clip_norm (0: no clipping), applied at rate lr. `grad` is left as it
+// was. When the norm is NaN or infinite (some element is), nothing
+// changes, the optimizer's step count included, and the result says
+// `skipped`; every rank decides alike, since the norm is that of the sum
+// over the ranks (with a shared state, from part.grad_sum_of_squares).
 //
 // `part`: the share of the update this rank computes when the ranks of a
 // node share the parameters and the optimizer's state (GradSync::Part):
-// the chunks to update, and the sum of squares of the whole gradient sum
-// when the sync computed it (else it is computed here from grad_sum, all
-// of which must then hold the sum).
+// the chunks to update, and the sum of squares of the whole gradient when
+// the sync computed it (else it is computed here from `grad`, all of which
+// must then hold the gradient).
 struct UpdatePart {
   buffer_loops::ChunkRange range;
   std::optional<double> grad_sum_of_squares;
 };
-UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad_sum,
-                        std::int64_t tokens, double lr, double clip_norm,
-                        const UpdatePart& part = {});
+UpdateStats ApplyUpdate(Optimizer& optimizer, ParamSet& params, const ParamSet& grad, double lr,
+                        double clip_norm, const UpdatePart& part = {});
 
 }  // namespace rnnsearch

@@ -8,7 +8,7 @@ namespace rnnsearch {
 
 ScheduleOptions ScheduleOptions::FromConfig(const TrainConfig& train) {
   ScheduleOptions o;
-  o.kind = train.lr_schedule;
+  o.kind = ChoiceValue<ScheduleKind>(train.lr_schedule);
   o.lr = train.lr;
   o.warmup_steps = train.warmup_steps;
   o.decay = train.lr_decay;
@@ -18,8 +18,7 @@ ScheduleOptions ScheduleOptions::FromConfig(const TrainConfig& train) {
 }
 
 LrSchedule::LrSchedule(const ScheduleOptions& options) : options_(options) {
-  assert(options.kind == "constant" || options.kind == "inverse_sqrt" || options.kind == "plateau");
-  assert(options.kind != "inverse_sqrt" || options.warmup_steps >= 1);
+  assert(options.kind != ScheduleKind::kInverseSqrt || options.warmup_steps >= 1);
   assert(options.decay > 0.0 && options.decay <= 1.0 && options.patience >= 1);
 }
 
@@ -28,11 +27,11 @@ double LrSchedule::LearningRate(std::int64_t t) const {
   const double lr = options_.lr;
   const std::int64_t w = options_.warmup_steps;
   double rate = lr;
-  if (options_.kind == "plateau") {
+  if (options_.kind == ScheduleKind::kPlateau) {
     rate = std::max(lr * factor_, std::min(options_.min_lr, lr));
   }
   if (t <= w) return rate * static_cast<double>(t) / static_cast<double>(w);
-  if (options_.kind == "inverse_sqrt") {
+  if (options_.kind == ScheduleKind::kInverseSqrt) {
     return lr * std::sqrt(static_cast<double>(w) / static_cast<double>(t));
   }
   return rate;
@@ -48,7 +47,7 @@ bool LrSchedule::OnValidation(double value, bool higher_is_better) {
     return false;
   }
   ++bad_validations_;
-  if (options_.kind != "plateau" || bad_validations_ < options_.patience) return false;
+  if (options_.kind != ScheduleKind::kPlateau || bad_validations_ < options_.patience) return false;
   bad_validations_ = 0;
   const double floor = std::min(options_.min_lr, options_.lr);
   if (options_.lr * factor_ <= floor || options_.decay == 1.0) return false;

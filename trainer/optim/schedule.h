@@ -17,7 +17,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "common/config.h"
 #include "trainer/optim/state_refs.h"
@@ -25,7 +24,7 @@
 namespace rnnsearch {
 
 struct ScheduleOptions {
-  std::string kind = "constant";  // constant | inverse_sqrt | plateau
+  ScheduleKind kind = ScheduleKind::kConstant;
   double lr = 5e-4;
   std::int64_t warmup_steps = 0;  // inverse_sqrt needs >= 1
   double decay = 0.5;             // plateau: factor per decay, in (0, 1]

@@ -110,7 +110,7 @@ CheckpointContents MakeCheckpointContents(const Config& config, const Vocab& src
   c.meta.src_vocab = src_vocab;
   c.meta.tgt_vocab = tgt_vocab;
   c.meta.state = state.training;
-  c.meta.optimizer_kind = state.optimizer.options().kind;
+  c.meta.optimizer_kind = ChoiceName(state.optimizer.options().kind);
   const StateRefs refs = state.Refs();
   for (const auto& i : refs.ints) c.meta.optimizer_ints[i.name] = *i.value;
   for (const auto& r : refs.reals) c.meta.optimizer_reals[r.name] = *r.value;
@@ -132,10 +132,17 @@ void LoadRunParams(const CheckpointReader& reader, RunState& state) {
 
 void LoadRunState(const CheckpointReader& reader, RunState& state) {
   const CheckpointInfo& info = reader.info();
-  const std::string& kind = state.optimizer.options().kind;
-  if (info.meta.optimizer_kind != kind) {
+  CheckStoredChoice(info.path, "/optimizer attribute kind", "train.optimizer",
+                    info.meta.optimizer_kind);
+  if (!info.meta.state.best_metric.empty()) {  // "": no validation yet
+    CheckStoredChoice(info.path, "/state attribute best_metric", "train.early_stop_metric",
+                      info.meta.state.best_metric);
+  }
+  const OptimizerKind kind = state.optimizer.options().kind;
+  if (ChoiceValue<OptimizerKind>(info.meta.optimizer_kind) != kind) {
     throw ConfigError("the checkpoint '" + info.path + "' was trained with train.optimizer " +
-                      info.meta.optimizer_kind + ", the config has " + kind +
+                      info.meta.optimizer_kind + ", the config has " +
+                      std::string(ChoiceName(kind)) +
                       ": the optimizer cannot change when training continues (--init-from "
                       "starts a new run from the parameters alone)");
   }

@@ -35,7 +35,9 @@ CheckpointContents MakeCheckpointContents(const Config& config, const Vocab& src
 // Rank 0: reads everything of an opened checkpoint into `state`. The
 // optimizer kind must be the configured one, every buffer and scalar that
 // `state` has must be in the file (UserError naming the checkpoint and the
-// missing name otherwise). A checkpoint without a moving average, resumed
+// missing name otherwise), and the stored optimizer kind and best metric
+// must be choices of train.optimizer and train.early_stop_metric
+// (CheckStoredChoice). A checkpoint without a moving average, resumed
 // with train.ema_decay > 0, starts the average from its parameters (with
 // a warning).
 void LoadRunState(const CheckpointReader& reader, RunState& state);

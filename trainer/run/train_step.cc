@@ -1,18 +1,12 @@
 #include "trainer/run/train_step.h"
 
-#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace rnnsearch {
-namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& reader,
                                      RunState& state, const TrainConfig& train,
@@ -58,12 +52,12 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   }
 
   out.lr = state.schedule.LearningRate(t);
-  // The buffer already holds the gradient (scaled by 1 / T): one "token".
-  // This rank's part of the update (all of it unless the sync shares the
-  // state between the ranks of the node).
+  // The buffer holds the gradient (scaled by 1 / T). This rank's part of
+  // the update (all of it unless the sync shares the state between the
+  // ranks of the node).
   const UpdatePart part = sync.Part();
   out.update =
-      ApplyUpdate(state.optimizer, state.params, state.grads, 1, out.lr, train.clip_norm, part);
+      ApplyUpdate(state.optimizer, state.params, state.grads, out.lr, train.clip_norm, part);
   TrainingState& training = state.training;
   if (out.update.skipped) {
     ++training.bad_steps;

@@ -4,14 +4,14 @@
 #include "trainer/run/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/peak_rss.h"
 #include "io/collective.h"
 #include "trainer/model/init.h"
 #include "trainer/model/memory.h"
@@ -19,22 +19,6 @@
 #include "trainer/run/stop_signal.h"
 
 namespace rnnsearch {
-namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// This process's peak resident memory in MB (VmHWM), -1 where unknown.
-double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
-
-}  // namespace
 
 std::string StopReasonText(StopReason reason, int signal) {
   switch (reason) {
@@ -112,7 +96,8 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   for (const StateRefs::Buffers& b : s.Refs().buffers) state_buffers.push_back(b.set);
   sync_->ShareState(state_buffers);
   TrainingState& t = s.training;
-  if (t.best_step >= 0 && t.best_metric != config.train.early_stop_metric) {
+  if (t.best_step >= 0 && FindChoice<EarlyStopMetric>(t.best_metric) !=
+                              ChoiceValue<EarlyStopMetric>(config.train.early_stop_metric)) {
     RNN_LOG(kWarn) << "train.early_stop_metric changed from " << t.best_metric << " to "
                    << config.train.early_stop_metric
                    << ": the best value and the patience count start over";
@@ -341,11 +326,12 @@ bool Trainer::Validate(bool report_only) {
                         : std::string();
   const ValidationResult r = validator_->Run(state_->EvalParams(), hyp_path);
   const std::string& metric = config_.train.early_stop_metric;
-  const double value = MetricOf(r, metric);
+  const EarlyStopMetric watched = ChoiceValue<EarlyStopMetric>(metric);
+  const double value = MetricOf(r, watched);
   TrainingState& t = state_->training;
   bool best = false, decayed = false;
   if (!report_only) {
-    const bool higher = HigherIsBetter(metric);
+    const bool higher = HigherIsBetter(watched);
     if (t.best_step < 0) {
       best = !std::isnan(value);
     } else {

@@ -1,13 +1,13 @@
 #include "trainer/run/validate.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "io/batch_reader.h"
@@ -59,13 +59,16 @@ void WriteLines(const std::string& path, const std::vector<std::string>& lines) 
 
 }  // namespace
 
-double MetricOf(const ValidationResult& result, const std::string& metric) {
-  if (metric == "bleu") return result.bleu.score;
-  if (metric == "perplexity") return result.perplexity;
+double MetricOf(const ValidationResult& result, EarlyStopMetric metric) {
+  switch (metric) {
+    case EarlyStopMetric::kBleu: return result.bleu.score;
+    case EarlyStopMetric::kPerplexity: return result.perplexity;
+    case EarlyStopMetric::kLoss: return result.loss;
+  }
   return result.loss;
 }
 
-bool HigherIsBetter(const std::string& metric) { return metric == "bleu"; }
+bool HigherIsBetter(EarlyStopMetric metric) { return metric == EarlyStopMetric::kBleu; }
 
 Validator::Validator(Comm& comm, ops::Context& ctx, const Config& config, const Corpus& train,
                      Model& model)
@@ -104,7 +107,7 @@ void Validator::LoadReferences() {
 }
 
 ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_path) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   BatchReaderOptions options = ReaderOptionsFromConfig(config_, comm_);
   options.batching.shuffle = false;
   options.epochs = 1;
@@ -202,7 +205,7 @@ ValidationResult Validator::Run(const ParamSet& params, const std::string& hyp_p
   total.correct.assign(stats.begin() + 2, stats.begin() + 6);
   total.total.assign(stats.begin() + 6, stats.begin() + 10);
   result.bleu = ComputeBleu(total);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.seconds = Now() - t0;
   return result;
 }
 

@@ -40,9 +40,9 @@ struct ValidationResult {
   double seconds = 0;  // wall time of the validation
 };
 
-// The value of train.early_stop_metric (bleu | perplexity | loss).
-double MetricOf(const ValidationResult& result, const std::string& metric);
-bool HigherIsBetter(const std::string& metric);
+// The value of `metric` (train.early_stop_metric) in `result`.
+double MetricOf(const ValidationResult& result, EarlyStopMetric metric);
+bool HigherIsBetter(EarlyStopMetric metric);
 
 class Validator {
  public:

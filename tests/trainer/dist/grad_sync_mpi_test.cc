@@ -58,12 +58,12 @@ TEST(GradSync, FinishSumsBuffersAndTotalsOnEveryRank) {
 }
 
 TEST(GradSync, AutoOverlapsOnlyAcrossNodes) {
-  EXPECT_FALSE(UseOverlappedSync("auto", 2, 2));  // one node
-  EXPECT_FALSE(UseOverlappedSync("auto", 8, 8));
-  EXPECT_TRUE(UseOverlappedSync("auto", 4, 2));  // two nodes of 2
-  EXPECT_TRUE(UseOverlappedSync("auto", 3, 1));
-  EXPECT_TRUE(UseOverlappedSync("true", 2, 2));
-  EXPECT_FALSE(UseOverlappedSync("false", 4, 2));
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kAuto, 2, 2));  // one node
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kAuto, 8, 8));
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kAuto, 4, 2));  // two nodes of 2
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kAuto, 3, 1));
+  EXPECT_TRUE(UseOverlappedSync(OverlapMode::kOn, 2, 2));
+  EXPECT_FALSE(UseOverlappedSync(OverlapMode::kOff, 4, 2));
   EXPECT_EQ(DistConfig{}.overlap, "auto");
 
   // The test's ranks share this node: the default is the blocking sync
@@ -216,7 +216,7 @@ TEST(GradSync, SharedStateSplitsTheUpdateAndKeepsItsBits) {
       for (int k = 1; k < n; ++k) sum += Part(k, i, step);
       ref_grads.data()[i] = sum;
     }
-    ref_stats.push_back(ApplyUpdate(ref_opt, ref, ref_grads, 1, 0.01, 0.5));
+    ref_stats.push_back(ApplyUpdate(ref_opt, ref, ref_grads, 0.01, 0.5));
     ref_ema.Update(ref);
   }
 
@@ -241,7 +241,7 @@ TEST(GradSync, SharedStateSplitsTheUpdateAndKeepsItsBits) {
     sync.Finish(grads, totals);
     const UpdatePart part = sync.Part();
     ASSERT_TRUE(part.grad_sum_of_squares.has_value());
-    const UpdateStats st = ApplyUpdate(opt, params, grads, 1, 0.01, 0.5, part);
+    const UpdateStats st = ApplyUpdate(opt, params, grads, 0.01, 0.5, part);
     EXPECT_EQ(st.grad_norm, ref_stats[static_cast<std::size_t>(step)].grad_norm) << step;
     EXPECT_LT(st.clip_factor, 1.0);  // the clipping is exercised
     ema.Update(params, part.range);

@@ -16,7 +16,7 @@ namespace {
 
 ScheduleOptions Options(const std::string& kind, double lr, std::int64_t warmup) {
   ScheduleOptions o;
-  o.kind = kind;
+  o.kind = ChoiceValue<ScheduleKind>(kind);
   o.lr = lr;
   o.warmup_steps = warmup;
   return o;
@@ -116,7 +116,7 @@ TEST(Schedule, FromConfigAndTheWarmupRule) {
       LoadConfig("", {"train.lr_schedule=plateau", "train.lr=0.002", "train.warmup_steps=7",
                       "train.lr_decay=0.25", "train.lr_patience=5", "train.min_lr=0.0001"});
   const ScheduleOptions o = ScheduleOptions::FromConfig(c.train);
-  EXPECT_EQ(o.kind, "plateau");
+  EXPECT_EQ(ChoiceName(o.kind), "plateau");
   EXPECT_EQ(o.lr, 0.002);
   EXPECT_EQ(o.warmup_steps, 7);
   EXPECT_EQ(o.decay, 0.25);

@@ -149,6 +149,39 @@ TEST_F(Checkpointing, MismatchesAreRefusedOrBridged) {
   EXPECT_EQ(init.optimizer.step(), 0);
 }
 
+// Choices a checkpoint stores for the resume that the config does not
+// know (a damaged file, or one from a later version) are refused, naming
+// the file, the attribute and the key.
+TEST_F(Checkpointing, UnknownStoredChoicesAreRefused) {
+  const Config adam = TinyConfig("adam", 0.0);
+  const ModelDims d = ModelDims::From(adam.model, src_.size(), tgt_.size());
+  RunState a(d, adam.train);
+  const std::string path = (dir_ / "c.h5").string();
+  auto error = [&](const CheckpointContents& c) -> std::string {
+    SaveCheckpoint(path, c);
+    RunState b(d, adam.train);
+    try {
+      LoadRunState(CheckpointReader(path), b);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CheckpointContents c = MakeCheckpointContents(adam, src_, tgt_, a);
+  c.meta.optimizer_kind = "adagrad";
+  EXPECT_EQ(error(c), "the checkpoint '" + path +
+                          "' has /optimizer attribute kind 'adagrad', expected adam|sgd "
+                          "(train.optimizer)");
+  c = MakeCheckpointContents(adam, src_, tgt_, a);
+  c.meta.state.best_metric = "chrf";
+  c.meta.state.best_step = 10;
+  EXPECT_EQ(error(c), "the checkpoint '" + path +
+                          "' has /state attribute best_metric 'chrf', expected "
+                          "bleu|perplexity|loss (train.early_stop_metric)");
+  c.meta.state.best_metric = "loss";
+  EXPECT_EQ(error(c), "(no error)");
+}
+
 TEST(CheckpointingSpecs, TensorSpecsFollowTheParamSet) {
   const ModelDims d = testing::TinyDims({"lstm", "general", 2, true});
   ParamSet p(d);

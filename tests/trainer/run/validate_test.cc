@@ -35,12 +35,12 @@ TEST(Validate, Metrics) {
   r.loss = 2.0;
   r.perplexity = 7.5;
   r.bleu.score = 31.0;
-  EXPECT_EQ(MetricOf(r, "bleu"), 31.0);
-  EXPECT_EQ(MetricOf(r, "perplexity"), 7.5);
-  EXPECT_EQ(MetricOf(r, "loss"), 2.0);
-  EXPECT_TRUE(HigherIsBetter("bleu"));
-  EXPECT_FALSE(HigherIsBetter("perplexity"));
-  EXPECT_FALSE(HigherIsBetter("loss"));
+  EXPECT_EQ(MetricOf(r, EarlyStopMetric::kBleu), 31.0);
+  EXPECT_EQ(MetricOf(r, EarlyStopMetric::kPerplexity), 7.5);
+  EXPECT_EQ(MetricOf(r, EarlyStopMetric::kLoss), 2.0);
+  EXPECT_TRUE(HigherIsBetter(EarlyStopMetric::kBleu));
+  EXPECT_FALSE(HigherIsBetter(EarlyStopMetric::kPerplexity));
+  EXPECT_FALSE(HigherIsBetter(EarlyStopMetric::kLoss));
 }
 
 }  // namespace
