@@ -121,7 +121,10 @@ namespace rnnsearch {
        "overlap: size of a gradient bucket in MB (2^20 bytes; 0: one allreduce per tensor group)") \
   INT(comm_poll_us, 200, 0, 1000000,                                                               \
       "overlap: the communication thread tests its allreduce every N microseconds and sleeps "     \
-      "in between (0: a blocking allreduce, which spins while it waits)")
+      "in between (0: a blocking allreduce, which spins while it waits)")                          \
+  INT(timeout, 30, 0, 86400,                                                                       \
+      "end the job when a rank has not answered the heartbeats of the others (a thread with "      \
+      "its own TCP sockets) for this many seconds: its node cut off or frozen (0: off)")
 
 // All sections: X(section_name, FIELDS_MACRO, StructName).
 #define RNNSEARCH_CONFIG_SECTIONS(X)                           \

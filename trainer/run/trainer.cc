@@ -44,6 +44,7 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
     RNN_LOG(kWarn) << "TEST ONLY: " << GradientPoison::kVariable << "=" << poison_.spec()
                    << " spoils the gradient of these steps";
   }
+  watchdog_ = std::make_unique<Watchdog>(comm, static_cast<double>(config.dist.timeout));
   if (config.data.train.empty()) {
     throw CollectiveError(
         "data.train: expected the directory of the training shards "
@@ -123,6 +124,10 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   if (plan.kind == StartPlan::Kind::kResume) last_saved_step_ = t.step;
   start_elapsed_ = t.elapsed_seconds;
   start_step_ = t.step;
+  watchdog_->SetStep(t.step);
+  if (checkpoints_ != nullptr && !checkpoints_->List().empty()) {
+    watchdog_->SetCheckpoint(checkpoints_->List().front().path);
+  }
   start_epoch_ = EpochProgress();
   clock_start_ = Now();
 
@@ -177,6 +182,7 @@ void Trainer::Save(bool best) {
         MakeCheckpointContents(config_, corpus_->src_vocab(), corpus_->tgt_vocab(), *state_);
     last_checkpoint_ = checkpoints_->Save(contents, best);
     RNN_LOG(kInfo) << "saved '" << last_checkpoint_ << "'" << (best ? " (the new best.h5)" : "");
+    watchdog_->SetCheckpoint(last_checkpoint_);
   });
   last_saved_step_ = state_->training.step;
 }
@@ -212,6 +218,7 @@ TrainOutcome Trainer::Run() {
       w.src_tokens += step->totals.src_tokens;
       w.steps += 1;
     }
+    watchdog_->SetStep(t.step);
     const double seconds = Now() - t0;
     w.seconds += seconds;
     w.timed_seconds += seconds;

@@ -58,6 +58,7 @@
 #include "io/corpus.h"
 #include "ops/context.h"
 #include "trainer/dist/grad_sync.h"
+#include "trainer/dist/watchdog.h"
 #include "trainer/model/model.h"
 #include "trainer/run/gradient_poison.h"
 #include "trainer/run/metrics.h"
@@ -121,6 +122,7 @@ class Trainer {
   Comm& comm_;
   ops::Context& ctx_;
   std::unique_ptr<GradSync> sync_;
+  std::unique_ptr<Watchdog> watchdog_;  // ends the process when a rank goes silent
   GradientPoison poison_;  // tests only (trainer/run/gradient_poison.h)
   std::shared_ptr<const Corpus> corpus_;
   std::unique_ptr<Model> model_;
