@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -38,6 +40,7 @@ enum MessageType : std::uint32_t {
 };
 constexpr std::size_t kMaxText = 1 << 16;
 constexpr std::size_t kMaxQueued = 1 << 16;  // bytes queued for a peer that does not read
+constexpr double kLauncherGrace = 3;  // seconds mpirun has to end the job before it is killed
 
 std::string HostName() {
   char name[256] = {};
@@ -98,6 +101,52 @@ std::string Seconds(double s) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f", s);
   return text;
+}
+
+// The name of process `pid` (/proc/PID/comm) into `name`, "" if it is
+// gone; only async-signal-safe calls (it runs in a child forked from
+// threads).
+void ProcessName(pid_t pid, char (&name)[32]) {
+  char path[32] = "/proc/";
+  char digits[16];
+  int n = 0;
+  for (long v = pid; v > 0 && n < 15; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  int at = 6;
+  while (n > 0) path[at++] = digits[--n];
+  std::memcpy(path + at, "/comm", 6);
+  name[0] = 0;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const ssize_t got = read(fd, name, sizeof name - 1);
+  close(fd);
+  name[got > 0 ? got : 0] = 0;
+  for (char* c = name; *c != 0; ++c) {
+    if (*c == '\n') *c = 0;
+  }
+}
+
+// mpirun waits for the daemon of a lost node even after every rank has
+// ended. When `parent` is the launcher itself (mpirun runs on this node), a
+// detached child of this process gives it `grace` seconds to end the job,
+// then SIGKILLs it.
+void EndLauncherLater(pid_t parent, double grace) {
+  char name[32];
+  ProcessName(parent, name);
+  const std::string_view launcher = name;
+  if (launcher != "mpirun" && launcher != "mpiexec" && launcher != "orterun" &&
+      launcher != "prterun") {
+    return;
+  }
+  if (fork() != 0) return;
+  setsid();
+  for (double waited = 0; waited < grace; waited += 0.1) {
+    usleep(100000);
+    char now[32];
+    ProcessName(parent, now);
+    if (std::strcmp(now, name) != 0) _exit(0);
+  }
+  kill(parent, SIGKILL);
+  _exit(0);
 }
 
 }  // namespace
@@ -353,6 +402,7 @@ void Watchdog::Die(const std::string& message) {
   LogLine(LogLevel::kError, message);
   std::fflush(stdout);
   std::fflush(stderr);
+  EndLauncherLater(getppid(), kLauncherGrace);
   _exit(kNodeLossExit);
 }
 

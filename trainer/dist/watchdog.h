@@ -10,8 +10,9 @@
 // survivor logs one ERROR line (the silent ranks and hosts, seconds
 // silent, the last step completed, the newest checkpoint) and leaves at
 // once with status kNodeLossExit (_exit: MPI_Abort and MPI_Finalize may
-// block on a lost node). A peer that closes its socket (it exited) is no
-// longer watched: mpirun handles a process that ends.
+// block on a lost node); a survivor whose parent is mpirun kills it 3 s
+// later if it is still waiting for the lost node's daemon. A peer that closes its socket (it
+// exited) is no longer watched: mpirun handles a process that ends.
 #pragma once
 
 #include <atomic>
