@@ -5,7 +5,8 @@
 // - in the cluster box (scripts/cluster.sh, root only), node box2 cut off
 //   the network, or frozen, with mpirun on box1 as on a cluster: mpirun
 //   returns within dist.timeout plus a margin.
-// Each time with one ERROR line naming the silent rank and its host, the
+// - no false alarm in a whole 2-rank training with dist.timeout 1 s.
+// Each loss with one ERROR line naming the silent rank and its host, the
 // last step completed and the newest checkpoint, which is valid.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -131,6 +132,17 @@ TEST_F(NodeLoss, AFrozenRankEndsTheJobWithinTheTimeout) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   ExpectLossReported(log, "frozen", std::atoi(r.out.c_str() + at + 7), host);
+}
+
+TEST_F(NodeLoss, ATrainingWithValidationsAndCheckpointsIsNotTakenForALoss) {
+  // dist.timeout 1 s: heartbeats every 0.1 s, while validations,
+  // checkpoints and the end of the run keep one rank waiting for the other.
+  const ProcessResult r = Train("quiet",
+                                "--set train.max_steps=200 --set train.valid_every=20 "
+                                "--set checkpoint.every=20 --set dist.timeout=1",
+                                0, 2);
+  EXPECT_EQ(r.err.find("node lost"), std::string::npos) << r.err;
+  EXPECT_FALSE(ReadWhole(Path("quiet/metrics.jsonl")).empty());
 }
 
 TEST_F(NodeLoss, ACutNodeEndsTheJobWithinTheTimeout) { LoseBox2("cut"); }
