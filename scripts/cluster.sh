@@ -91,12 +91,12 @@ up() {
     echo "$node slots=64" >>"$dir/hostfile"
   done
   # mpirun's rsh agent: "agent [options] NODE COMMAND..." runs COMMAND on
-  # NODE (ssh's calling convention; its options are ignored).
+  # NODE through a shell, as ssh does (its options are ignored).
   cat >"$dir/agent" <<EOF
 #!/bin/sh
 while [ \$# -gt 0 ]; do case "\$1" in -*) shift ;; *) break ;; esac; done
 node=\$1; shift
-exec ip netns exec ${prefix}-\$node unshare --uts sh -c "hostname \$node; exec \$*"
+exec ip netns exec ${prefix}-\$node unshare --uts sh -c "hostname \$node; \$*"
 EOF
   chmod +x "$dir/agent"
   echo "cluster.sh: $n node(s) up: $(nodes | tr '\n' ' ')on $subnet.0/24 (bridge $bridge at $subnet.1)"
