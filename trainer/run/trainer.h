@@ -123,7 +123,7 @@ class Trainer {
   ops::Context& ctx_;
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<Watchdog> watchdog_;  // ends the process when a rank goes silent
-  GradientPoison poison_;  // tests only (trainer/run/gradient_poison.h)
+  GradientPoison poison_;               // tests only (trainer/run/gradient_poison.h)
   std::shared_ptr<const Corpus> corpus_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<RunState> state_;
