@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
-[ "${RNNSEARCH_DEPS_CHECKED:-0}" = 1 ] || "$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRNNSEARCH_WERROR=ON >/dev/null
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done

@@ -17,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-fuzz}"
 seconds="${1:-45}"
 targets=(config_fuzz corpus_fuzz checkpoint_fuzz)
-[ "${RNNSEARCH_DEPS_CHECKED:-0}" = 1 ] || "$root/scripts/install-deps.sh"
+"$root/scripts/install-deps.sh"
 launcher=()
 if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 # CC/CXX choose clang for a new build directory only (a compiler given with

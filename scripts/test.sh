@@ -25,7 +25,6 @@ jobs="$(nproc)"
 started=$SECONDS
 
 "$root/scripts/install-deps.sh"
-export RNNSEARCH_DEPS_CHECKED=1  # build.sh and fuzz.sh need not check again
 echo "== test: code style (scripts/check-format.sh)"
 "$root/scripts/check-format.sh"
 "$root/scripts/build.sh"
