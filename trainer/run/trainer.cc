@@ -125,8 +125,9 @@ Trainer::Trainer(const Config& config, const TrainerOptions& options, Comm& comm
   start_elapsed_ = t.elapsed_seconds;
   start_step_ = t.step;
   watchdog_->SetStep(t.step);
-  if (checkpoints_ != nullptr && !checkpoints_->List().empty()) {
-    watchdog_->SetCheckpoint(checkpoints_->List().front().path);
+  if (checkpoints_ != nullptr) {
+    const auto saved = checkpoints_->List();
+    if (!saved.empty()) watchdog_->SetCheckpoint(saved.front().path);
   }
   start_epoch_ = EpochProgress();
   clock_start_ = Now();
