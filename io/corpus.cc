@@ -8,7 +8,7 @@
 
 namespace rnnsearch {
 
-std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_checksums) {
+std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir) {
   std::shared_ptr<Corpus> c(new Corpus());
   c->dir_ = dir;
   c->manifest_ = ReadManifest(dir);
@@ -29,13 +29,12 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
                       " bytes as recorded in " + where + ", found " + std::to_string(bytes) +
                       " (the shard was changed or truncated)");
     }
-    if (verify_checksums) {
-      const std::uint32_t crc = FileCrc32(path);
-      if (crc != s.crc32) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "expected CRC-32 %08x, found %08x", s.crc32, crc);
-        throw UserError("'" + path + "': " + buf + " (the shard is damaged)");
-      }
+    const std::uint32_t crc = FileCrc32(path);
+    if (crc != s.crc32) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "expected CRC-32 %08x, found %08x", s.crc32, crc);
+      throw UserError("'" + path + "': " + buf + " as recorded in " + where +
+                      " (the shard is damaged)");
     }
     Shard shard;
     shard.file = std::make_unique<ShardFile>(path);
@@ -90,10 +89,9 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir, bool verify_c
   return c;
 }
 
-std::shared_ptr<const Corpus> Corpus::OpenNamed(const std::string& what, const std::string& dir,
-                                                bool verify_checksums) {
+std::shared_ptr<const Corpus> Corpus::OpenNamed(const std::string& what, const std::string& dir) {
   try {
-    return Open(dir, verify_checksums);
+    return Open(dir);
   } catch (const UserError& e) {
     throw UserError(what + ": " + e.what());
   }

@@ -27,10 +27,13 @@ class Corpus {
   // Opens DIR: checks the manifest's format version, then every shard's
   // presence, size, format, sentence count and vocabulary hashes against
   // the manifest, and loads the lengths (each at least 1, adding up to the
-  // entries of /ids). With `verify_checksums` it also
-  // reads every shard whole to compare its CRC-32. Throws UserError naming
-  // the file and what differs.
-  static std::shared_ptr<const Corpus> Open(const std::string& dir, bool verify_checksums = false);
+  // entries of /ids). Every shard is read whole first and its CRC-32
+  // compared with the manifest's, before HDF5 parses it: HDF5 1.10 may
+  // crash on a damaged file instead of failing (heap overflows, gigabyte
+  // allocations), so damage must be an error before it gets there (as
+  // the checkpoint's seal). Throws UserError naming the file and what
+  // differs.
+  static std::shared_ptr<const Corpus> Open(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
   const Manifest& manifest() const { return manifest_; }
@@ -50,8 +53,7 @@ class Corpus {
 
   // Open, with every error starting with `what: `: the config key or the
   // argument that named `dir` ("data.train", "rnnsearch inspect DIR").
-  static std::shared_ptr<const Corpus> OpenNamed(const std::string& what, const std::string& dir,
-                                                 bool verify_checksums = false);
+  static std::shared_ptr<const Corpus> OpenNamed(const std::string& what, const std::string& dir);
 
   // Bytes of the in-memory index.
   std::int64_t index_bytes() const;

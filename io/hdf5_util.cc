@@ -146,6 +146,58 @@ void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type
   if (!dset.Close()) H5Check(-1, what);
 }
 
+void CheckStoredLikeDataset1D(hid_t dataset, const std::string& what) {
+  H5Id type(H5Check(H5Dget_type(dataset), what), H5Tclose);
+  const std::size_t size = H5Tget_size(type.get());
+  if (H5Tget_class(type.get()) != H5T_INTEGER ||
+      (size != 1 && size != 2 && size != 4 && size != 8)) {
+    throw UserError(what + ": expected integers of 1, 2, 4 or 8 bytes, found another type of " +
+                    std::to_string(size) + " bytes (the file is damaged)");
+  }
+  H5Id dcpl(H5Check(H5Dget_create_plist(dataset), what), H5Pclose);
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) {
+    throw UserError(what +
+                    ": expected a chunked dataset, found another layout (the file is damaged)");
+  }
+  bool shuffle = false, deflate = false, fletcher32 = false;
+  const int filters = H5Check(H5Pget_nfilters(dcpl.get()), what);
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0;
+    std::size_t nvalues = 4;
+    unsigned values[4] = {0, 0, 0, 0};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &nvalues,
+                                           values, 0, nullptr, nullptr);
+    if (id == H5Z_FILTER_SHUFFLE) {
+      shuffle = true;
+      if (nvalues < 1 || values[0] != size) {
+        throw UserError(what + ": the integers are " + std::to_string(size) +
+                        " bytes but the chunks were shuffled as " +
+                        (nvalues < 1 ? std::string("elements of unknown size")
+                                     : std::to_string(values[0]) + "-byte elements") +
+                        " (the file is damaged)");
+      }
+    } else if (id == H5Z_FILTER_DEFLATE) {
+      deflate = true;
+    } else if (id == H5Z_FILTER_FLETCHER32) {
+      fletcher32 = true;
+    } else {
+      throw UserError(
+          what + ": expected only the shuffle, deflate and fletcher32 filters, found " +
+          (id < 0 ? std::string("an unreadable filter") : "filter " + std::to_string(id)) +
+          " (the file is damaged)");
+    }
+  }
+  if (!shuffle || !deflate || !fletcher32) {
+    throw UserError(what +
+                    ": expected chunks shuffled, deflated and checksummed (fletcher32), found " +
+                    std::to_string(filters) + " filter(s) without " +
+                    (!shuffle   ? "shuffle"
+                     : !deflate ? "deflate"
+                                : "fletcher32") +
+                    " (the file is damaged)");
+  }
+}
+
 std::int64_t DatasetLength(hid_t dataset, const std::string& what) {
   H5Id space(H5Check(H5Dget_space(dataset), what), H5Sclose);
   if (H5Sget_simple_extent_ndims(space.get()) != 1) {

@@ -78,6 +78,14 @@ H5Id OpenScalarAttr(hid_t obj, const char* name, H5T_class_t cls, const std::str
 void WriteDataset1D(hid_t loc, const char* name, hid_t file_type, hid_t mem_type, const void* data,
                     std::int64_t n, std::int64_t chunk, const std::string& file);
 
+// Checks that a dataset is stored as WriteDataset1D stores it: integers
+// of 1, 2, 4 or 8 bytes in chunks that are shuffled, deflated and
+// checksummed, the shuffle's element size equal to the integers' size.
+// A header that claims wider integers than its chunks hold would make
+// HDF5 1.10 read past the inflated chunk (a heap overflow, not an error),
+// so a damaged one is a UserError "`what`: ..." before any read.
+void CheckStoredLikeDataset1D(hid_t dataset, const std::string& what);
+
 // Elements of a 1-D dataset.
 std::int64_t DatasetLength(hid_t dataset, const std::string& what);
 

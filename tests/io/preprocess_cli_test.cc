@@ -48,7 +48,7 @@ TEST_F(PreprocessCli, PrintsTheSummaryAndInspectShowsThePadding) {
   EXPECT_TRUE(Contains(r.out, "length histogram")) << r.out;
   EXPECT_TRUE(Contains(r.out, "in 3 shards")) << r.out;  // 1000 pairs per shard at most
 
-  r = RunProcess(kBin + " inspect " + (dir_ / "c") + " --set data.batch_tokens=500 --verify");
+  r = RunProcess(kBin + " inspect " + (dir_ / "c") + " --set data.batch_tokens=500");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(Contains(r.out, "batching (data.batch_tokens 500, data.batch_sentences 0), epoch 0"))
       << r.out;
@@ -166,14 +166,14 @@ TEST_F(PreprocessCli, ErrorsExitNonZeroOnceUnderMpiexec) {
 // it the error names DIR, not an option the usage does not show.
 TEST_F(PreprocessCli, InspectTakesItsDirectoryAsItsUsageSays) {
   ASSERT_EQ(RunProcess(kBin + Args("c")).status, 0);
-  for (const std::string& args : {" inspect " + (dir_ / "c") + " --verify",
-                                  " inspect --verify --set data.batch_tokens=500 " + (dir_ / "c"),
-                                  " inspect --dir " + (dir_ / "c")}) {
+  for (const std::string& args :
+       {" inspect " + (dir_ / "c"), " inspect --set data.batch_tokens=500 " + (dir_ / "c"),
+        " inspect --dir " + (dir_ / "c")}) {
     const ProcessResult r = RunProcess(kBin + args);
     EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
     EXPECT_TRUE(Contains(r.out, "padding efficiency ")) << args << "\n" << r.out;
   }
-  const ProcessResult none = RunProcess(kBin + " inspect --verify");
+  const ProcessResult none = RunProcess(kBin + " inspect --epoch 1");
   EXPECT_EQ(none.status, 2);
   EXPECT_TRUE(Contains(none.err,
                        "rnnsearch inspect: no corpus directory given\n\nUsage: "

@@ -85,7 +85,7 @@ void ExpectSameContentAsOneProcess(bool gzip, const std::string& tokenizer) {
   EXPECT_TRUE(SameOnAllRanks(ManifestToYaml(m)));
   if (World().rank() == 0) {
     const auto alone = Corpus::Open(dir + "/alone");
-    const auto job = Corpus::Open(dir + "/job", true);
+    const auto job = Corpus::Open(dir + "/job");
     EXPECT_TRUE(job->src_vocab() == alone->src_vocab());
     EXPECT_EQ(job->manifest().filters, alone->manifest().filters);
     EXPECT_EQ(job->manifest().tgt_length_hist, alone->manifest().tgt_length_hist);

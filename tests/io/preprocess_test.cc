@@ -71,7 +71,7 @@ TEST(Preprocess, WordsRoundTripWithShardsAndFilterCounts) {
   EXPECT_EQ(m.sentences, 595);
   EXPECT_EQ(m.shards.size(), 6u);  // 100 pairs per shard at most
 
-  const auto c = Corpus::Open(dir / "out", true);
+  const auto c = Corpus::Open(dir / "out");
   EXPECT_EQ(c->manifest().filters, m.filters);
   ExpectRoundTrip(*c, src, tgt);
   const auto content = testing::ReadContent(*c);
