@@ -34,7 +34,7 @@ echo "== test: Release suite ($build)"
 # The end-to-end runs of many training or translation jobs (their parts run
 # in the other tests) and the model against its float64 reference for every
 # variant; under the sanitizers they would take 7 of 9 minutes.
-kSanitizeSkip='trainer_model_test|trainer_train_cli_test|trainer_dist_failure_test|trainer_node_loss_test|trainer_dist_cli_test|launch_translate_cli_test|launch_demo_test|io_preprocess_mpi_test[.]np'
+kSanitizeSkip='trainer_model_test|trainer_train_cli_test|trainer_dist_failure_test|trainer_node_loss_test|trainer_multinode_test|trainer_dist_cli_test|launch_translate_cli_test|launch_demo_test|io_preprocess_mpi_test[.]np'
 if [ "${RNNSEARCH_SANITIZE:-1}" != 0 ]; then
   echo "== test: building with AddressSanitizer and UndefinedBehaviorSanitizer ($sanitize_build)"
   cmake -S "$root" -B "$sanitize_build" -DCMAKE_BUILD_TYPE=Debug \

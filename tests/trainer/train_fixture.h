@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -129,9 +130,9 @@ class TrainFixture : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
-  // Runs `rnnsearch ARGS` in root_ (under mpiexec with `ranks` > 0, with
-  // the environment assignments `env`, e.g. "X=1 Y=2 "); asserts exit 0
-  // unless told otherwise.
+  // Runs `rnnsearch ARGS` in root_ (under mpiexec with `ranks` > 0, after
+  // `env`: environment assignments, e.g. "X=1 Y=2 ", or a launcher such as
+  // BoxMpirun); asserts exit 0 unless told otherwise.
   static ProcessResult Run(const std::string& args, int expect = 0, int ranks = 0,
                            const std::string& env = "") {
     const std::string cmd = "cd " + root_.string() + " && " + env +
@@ -225,6 +226,47 @@ inline void ExpectSameRun(const fs::path& a, const fs::path& b, std::int64_t ste
   const auto ma = lines(a / "metrics.jsonl");
   EXPECT_EQ(ma, lines(b / "metrics.jsonl"));
   EXPECT_GT(ma.size(), 10u);
+}
+
+// (step, loss) of the "train" lines of metrics.jsonl.
+inline std::vector<std::pair<int, double>> StepLosses(const fs::path& metrics) {
+  std::vector<std::pair<int, double>> out;
+  const std::regex re("\"kind\":\"train\",\"step\":([0-9]+),.*\"loss\":([-0-9.eE+]+)");
+  for (const std::string& line : ReadLines(metrics)) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) out.emplace_back(std::stoi(m[1]), std::stod(m[2]));
+  }
+  return out;
+}
+
+// The run in `dir`, resumed (possibly on another number of ranks) from a
+// run cut short, reached `whole`'s checkpoint of `steps` (one run of the
+// same training, train.lr `lr`) through the same global batches: the same
+// data position, epoch and random state, one metrics line per step with
+// the same losses, and the same parameters, both up to float summation
+// order (TaskGradTolerance, ExpectAdamRunsClose).
+inline void ExpectResumedLike(const fs::path& dir, const fs::path& whole, int steps, double lr) {
+  SCOPED_TRACE(dir.string());
+  const std::string name = "ckpt-" + std::to_string(steps) + ".h5";
+  const CheckpointReader want(whole / name), got(dir / name);
+  EXPECT_EQ(got.info().meta.state.step, steps);
+  EXPECT_EQ(got.info().meta.state.position, want.info().meta.state.position);
+  EXPECT_EQ(got.info().meta.state.epoch, want.info().meta.state.epoch);
+  EXPECT_EQ(got.info().meta.state.rng, want.info().meta.state.rng);
+  const ParamSet got_params = ReadSet(dir / name, "params");
+  const double tol = TaskGradTolerance(got_params.dims());
+  ExpectAdamRunsClose(got_params, ReadSet(whole / name, "params"), lr, steps, tol,
+                      dir.filename().string() + " vs one run on 1 rank");
+  // metrics.jsonl was cut back to the checkpoint's step and continued.
+  const auto losses = StepLosses(dir / "metrics.jsonl");
+  const auto want_losses = StepLosses(whole / "metrics.jsonl");
+  ASSERT_EQ(want_losses.size(), static_cast<std::size_t>(steps));
+  ASSERT_EQ(losses.size(), want_losses.size());
+  for (std::size_t k = 0; k < losses.size(); ++k) {
+    EXPECT_EQ(losses[k].first, want_losses[k].first);
+    EXPECT_NEAR(losses[k].second, want_losses[k].second, tol * std::fabs(want_losses[k].second))
+        << "step " << k + 1;
+  }
 }
 
 }  // namespace rnnsearch::testing

@@ -13,12 +13,11 @@
 
 #include <regex>
 
+#include "tests/trainer/dist/box_fixture.h"
 #include "tests/trainer/train_fixture.h"
 
 namespace rnnsearch::testing {
 namespace {
-
-const std::string kCluster = std::string(RNNSEARCH_SOURCE_DIR) + "/scripts/cluster.sh";
 
 // A training of tiny.yaml that runs until it is stopped, a checkpoint every
 // 5 steps, dist.timeout 5 s, in RUN.
@@ -68,17 +67,6 @@ class NodeLoss : public TrainFixture {
   static double Seconds(const std::string& out) {
     const auto at = out.find("seconds=");
     return at == std::string::npos ? 1e9 : std::strtod(out.c_str() + at + 8, nullptr);
-  }
-
-  // Why the box cannot be used here ("" when it can).
-  static std::string BoxUnavailable() {
-    if (::geteuid() != 0) return "not root";
-    if (std::filesystem::exists("/run/rnnsearch-box/hostfile")) {
-      return "a box is up already (scripts/cluster.sh down removes it)";
-    }
-    const ProcessResult r = RunProcess("ip netns add rnsbox-probe && ip netns del rnsbox-probe");
-    if (r.status != 0) return "no network namespaces here: " + r.err;
-    return "";
   }
 
   // Starts a 2-node training in the box with mpirun on box1 (called by

@@ -1,0 +1,136 @@
+// `rnnsearch train` on several nodes of the cluster in a box
+// (scripts/cluster.sh, root only: 3 nodes, real TCP between them, mpirun
+// in this namespace as on a login node):
+// - 2 nodes x 1 rank give the very bits of 2 ranks on one node (each
+//   summed gradient element is one float addition whatever the sync), and
+//   2 nodes x 1 rank and 2 nodes x 2 ranks the parameters of 1 rank on the
+//   same global batches, up to float summation order (ExpectAdamRunsClose);
+// - a run checkpointed on 2 nodes resumes on 1 node (2 ranks) and on 3
+//   nodes with the same sequence of global batches (ExpectResumedLike);
+// - launch/rnnsearch-mpirun runs on the box's hostfile and agent.
+// Skipped, saying why, when the box cannot be made (not root, no network
+// namespaces, or a box already up).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "tests/trainer/dist/box_fixture.h"
+#include "tests/trainer/train_fixture.h"
+
+namespace rnnsearch::testing {
+namespace {
+
+constexpr double kLr = 0.01;  // train.lr of tiny.yaml
+
+class MultiNode : public TrainFixture {
+ protected:
+  static inline std::string unavailable_;
+
+  static void SetUpTestSuite() {
+    TrainFixture::SetUpTestSuite();
+    unavailable_ = BoxUnavailable();
+    if (unavailable_.empty()) {
+      const ProcessResult r = RunProcess(kCluster + " up 3");
+      if (r.status != 0) unavailable_ = "scripts/cluster.sh up 3 failed: " + r.err;
+    }
+  }
+  static void TearDownTestSuite() {
+    RunProcess(kCluster + " down");
+    TrainFixture::TearDownTestSuite();
+  }
+  void SetUp() override {
+    if (!unavailable_.empty()) GTEST_SKIP() << "the cluster box is unavailable: " << unavailable_;
+  }
+
+  // Train(), launched on the box: `ranks` ranks, `per_node` on each node.
+  static ProcessResult BoxTrain(const std::string& dir, const std::string& sets, int ranks,
+                                int per_node) {
+    return Run("train --config tiny.yaml --run-dir " + dir + " " + sets, 0, 0,
+               BoxMpirun(ranks, per_node));
+  }
+
+  static ParamSet Params(const std::string& run, int step) {
+    return ReadSet(Path(run + "/ckpt-" + std::to_string(step) + ".h5"), "params");
+  }
+};
+
+TEST_F(MultiNode, TwoNodesTrainLikeOneNodeAndLikeOneRank) {
+  // Where the ranks run: ppr:K:node fills box1 first.
+  const ProcessResult hosts = RunProcess(BoxMpirun(4, 2) + "hostname");
+  ASSERT_EQ(hosts.status, 0) << hosts.err;
+  std::vector<std::string> names;
+  std::istringstream lines(hosts.out);
+  for (std::string l; std::getline(lines, l);) names.push_back(l);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"box1", "box1", "box2", "box2"})) << hosts.out;
+
+  // Dropout (masks keyed by global sentence), accumulation, tiny buckets
+  // (131 floats) so that the overlapped sync runs many.
+  const std::string sets =
+      "--set train.max_steps=8 --set train.dropout=0.1 --set train.accumulate=2 "
+      "--set dist.bucket_mb=0.0005 --set train.log_every=1 ";
+  Train("w1", sets);
+  Train("w2", sets, 0, 2);
+  const ProcessResult n2x1 = BoxTrain("n2x1", sets, 2, 1);
+  const ProcessResult n2x2 = BoxTrain("n2x2", sets, 4, 2);
+  // dist.overlap: auto picks the overlapped sync across nodes.
+  EXPECT_NE(n2x1.err.find("gradient sync: overlapped"), std::string::npos) << n2x1.err;
+  EXPECT_NE(n2x2.err.find("gradient sync: overlapped"), std::string::npos) << n2x2.err;
+  EXPECT_NE(n2x2.err.find("4 rank(s)"), std::string::npos) << n2x2.err;
+  const ParamSet w1 = Params("w1", 8);
+  EXPECT_TRUE(SameBytes(Params("n2x1", 8), Params("w2", 8)))
+      << "2 nodes x 1 rank and 2 ranks on one node differ";
+  const double tol = TaskGradTolerance(w1.dims());
+  ExpectAdamRunsClose(w1, Params("n2x1", 8), kLr, 8, tol, "Adam, 1 rank vs 2 nodes x 1 rank");
+  ExpectAdamRunsClose(w1, Params("n2x2", 8), kLr, 8, tol, "Adam, 1 rank vs 2 nodes x 2 ranks");
+}
+
+// Steps 1-6 on 2 nodes, then 7-12 on 1 node (2 ranks) or on 3 nodes,
+// against 12 steps on 1 rank in one go.
+TEST_F(MultiNode, ACheckpointOfTwoNodesResumesOnOneNodeAndOnThree) {
+  const std::string sets = "--set train.dropout=0.1 --set train.log_every=1 ";
+  Train("whole", sets + "--set train.max_steps=12");
+  BoxTrain("from2", sets + "--set train.max_steps=6", 2, 1);
+  for (const char* dir : {"on1", "on3"}) {
+    fs::create_directories(Path(dir));
+    fs::copy(Path("from2"), Path(dir), fs::copy_options::recursive);
+  }
+  const ProcessResult on1 = BoxTrain("on1", sets + "--set train.max_steps=12", 2, 2);
+  const ProcessResult on3 = BoxTrain("on3", sets + "--set train.max_steps=12", 3, 1);
+  for (const ProcessResult* r : {&on1, &on3}) {
+    EXPECT_NE(r->err.find("resume from"), std::string::npos) << r->err;
+  }
+  // On one node the blocking sync through shared memory; across three the
+  // overlapped one.
+  EXPECT_NE(on1.err.find("in shared memory"), std::string::npos) << on1.err;
+  EXPECT_NE(on3.err.find("gradient sync: overlapped"), std::string::npos) << on3.err;
+  EXPECT_NE(on3.err.find("3 rank(s)"), std::string::npos) << on3.err;
+  for (const char* dir : {"on1", "on3"}) ExpectResumedLike(Path(dir), Path("whole"), 12, kLr);
+}
+
+// The wrapper with the box's hostfile, its rsh agent (Open MPI's
+// environment form of --mca) and its subnet: the same bits as mpirun.
+TEST_F(MultiNode, TheLaunchWrapperRunsOnTheBoxHostfile) {
+  const ProcessResult args = RunProcess(kCluster + " mpirun-args");
+  ASSERT_EQ(args.status, 0) << args.err;
+  std::smatch hostfile, agent, subnet;
+  ASSERT_TRUE(std::regex_search(args.out, hostfile, std::regex("--hostfile (\\S+)")));
+  ASSERT_TRUE(std::regex_search(args.out, agent, std::regex("plm_rsh_agent (\\S+)")));
+  ASSERT_TRUE(std::regex_search(args.out, subnet, std::regex("btl_tcp_if_include (\\S+)")));
+  const std::string sets = "--set train.max_steps=8 --set train.log_every=1";
+  BoxTrain("direct", sets, 2, 1);
+  const std::string cmd = "cd " + root_.string() + " && OMPI_MCA_plm_rsh_agent=" + agent[1].str() +
+                          " " + RNNSEARCH_SOURCE_DIR + "/launch/rnnsearch-mpirun -n 2 --hostfile " +
+                          hostfile[1].str() + " --ranks-per-node 1 --bind none --tcp --iface " +
+                          subnet[1].str() + " --rnnsearch " + RNNSEARCH_BINARY + " --mpirun " +
+                          RNNSEARCH_MPIEXEC + " -- --config tiny.yaml --run-dir wrapped " + sets;
+  const ProcessResult r = RunProcess(cmd);
+  ASSERT_EQ(r.status, 0) << cmd << "\n" << r.err;
+  EXPECT_NE(r.err.find("rnnsearch-mpirun: the job ended normally"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("gradient sync: overlapped"), std::string::npos) << r.err;
+  EXPECT_TRUE(SameBytes(Params("wrapped", 8), Params("direct", 8)));
+}
+
+}  // namespace
+}  // namespace rnnsearch::testing
