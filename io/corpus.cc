@@ -32,9 +32,11 @@ std::shared_ptr<const Corpus> Corpus::Open(const std::string& dir) {
     const std::uint32_t crc = FileCrc32(path);
     if (crc != s.crc32) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "expected CRC-32 %08x, found %08x", s.crc32, crc);
-      throw UserError("'" + path + "': " + buf + " as recorded in " + where +
-                      " (the shard is damaged)");
+      std::snprintf(buf, sizeof buf, "%08x", s.crc32);
+      const std::string expected = buf;
+      std::snprintf(buf, sizeof buf, "%08x", crc);
+      throw UserError("'" + path + "': expected CRC-32 " + expected + " as recorded in " + where +
+                      ", found " + buf + " (the shard is damaged)");
     }
     Shard shard;
     shard.file = std::make_unique<ShardFile>(path);

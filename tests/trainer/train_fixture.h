@@ -256,7 +256,7 @@ inline void ExpectResumedLike(const fs::path& dir, const fs::path& whole, int st
   const ParamSet got_params = ReadSet(dir / name, "params");
   const double tol = TaskGradTolerance(got_params.dims());
   ExpectAdamRunsClose(got_params, ReadSet(whole / name, "params"), lr, steps, tol,
-                      dir.filename().string() + " vs one run on 1 rank");
+                      dir.filename().string() + " vs the uninterrupted run");
   // metrics.jsonl was cut back to the checkpoint's step and continued.
   const auto losses = StepLosses(dir / "metrics.jsonl");
   const auto want_losses = StepLosses(whole / "metrics.jsonl");

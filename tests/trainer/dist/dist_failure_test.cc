@@ -15,6 +15,8 @@
 #include <regex>
 #include <thread>
 
+#include "io/checksum.h"
+#include "io/manifest.h"
 #include "tests/trainer/train_fixture.h"
 
 namespace rnnsearch::testing {
@@ -140,7 +142,9 @@ TEST_F(DistFailure, SigtermToMpirunGivesOneValidCheckpoint) {
   if (HasFailure()) std::printf("OUT:\n%s\nERR:\n%s\n", r.out.c_str(), r.err.c_str());
 }
 
-// Damages the second chunk of /src/ids in the (only) shard of `corpus`.
+// Damages the second chunk of /src/ids in the (only) shard of `corpus`,
+// and re-seals the shard (its CRC-32 in the manifest, which opening the
+// corpus checks), so that the damage is found when the chunk is read.
 void DamageSecondChunk(const fs::path& corpus) {
   fs::path shard;
   for (const auto& e : fs::directory_iterator(corpus)) {
@@ -174,6 +178,11 @@ void DamageSecondChunk(const fs::path& corpus) {
   f.seekp(static_cast<std::streamoff>(addr));
   f.write(bytes.data(), static_cast<std::streamsize>(size));
   ASSERT_TRUE(f.good());
+  f.close();
+  Manifest m = ReadManifest(corpus.string());
+  ASSERT_EQ(m.shards.size(), 1u);
+  m.shards[0].crc32 = FileCrc32(shard.string());
+  WriteManifest(corpus.string(), m);
 }
 
 // Global batches of one sentence: rank 0's part is always empty, rank 1

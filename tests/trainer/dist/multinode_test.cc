@@ -7,7 +7,10 @@
 //   same global batches, up to float summation order (ExpectAdamRunsClose);
 // - a run checkpointed on 2 nodes resumes on 1 node (2 ranks) and on 3
 //   nodes with the same sequence of global batches (ExpectResumedLike);
-// - launch/rnnsearch-mpirun runs on the box's hostfile and agent.
+// - launch/rnnsearch-mpirun runs on the box's hostfile and agent; with
+//   --drop-lost-nodes, a 3-node run whose node box2 is cut mid-run
+//   finishes on the 2 nodes left with the global batches and the final
+//   parameters of an uninterrupted 3-node run.
 // Skipped, saying why, when the box cannot be made (not root, no network
 // namespaces, or a box already up).
 #include <gtest/gtest.h>
@@ -109,27 +112,93 @@ TEST_F(MultiNode, ACheckpointOfTwoNodesResumesOnOneNodeAndOnThree) {
   for (const char* dir : {"on1", "on3"}) ExpectResumedLike(Path(dir), Path("whole"), 12, kLr);
 }
 
+// The box's hostfile, rsh agent and subnet, from `cluster.sh mpirun-args`.
+struct BoxFiles {
+  std::string hostfile, agent, subnet;
+};
+BoxFiles ReadBoxFiles() {
+  const ProcessResult args = RunProcess(kCluster + " mpirun-args");
+  EXPECT_EQ(args.status, 0) << args.err;
+  BoxFiles f;
+  for (auto [key, out] :
+       {std::pair{"--hostfile", &f.hostfile}, std::pair{"plm_rsh_agent", &f.agent},
+        std::pair{"btl_tcp_if_include", &f.subnet}}) {
+    std::smatch m;
+    if (std::regex_search(args.out, m, std::regex(std::string(key) + " (\\S+)"))) *out = m[1];
+    EXPECT_FALSE(out->empty()) << key << " not in: " << args.out;
+  }
+  return f;
+}
+
+// launch/rnnsearch-mpirun on the box's nodes (mpirun by the name
+// `mpirun`), `ranks_per_node` on each, with `options`, training tiny.yaml
+// in `run` with `sets`.
+std::string BoxWrapper(const BoxFiles& box, const std::string& options, const std::string& run,
+                       const std::string& sets) {
+  return "OMPI_MCA_plm_rsh_agent=" + box.agent + " " + RNNSEARCH_SOURCE_DIR +
+         "/launch/rnnsearch-mpirun --hostfile " + box.hostfile +
+         " --ranks-per-node 1 --bind none --tcp --iface " + box.subnet + " --rnnsearch " +
+         RNNSEARCH_BINARY + " --mpirun " +
+         std::filesystem::path(RNNSEARCH_MPIEXEC).filename().string() + " " + options +
+         " -- --config tiny.yaml --run-dir " + run + " " + sets;
+}
+
 // The wrapper with the box's hostfile, its rsh agent (Open MPI's
 // environment form of --mca) and its subnet: the same bits as mpirun.
 TEST_F(MultiNode, TheLaunchWrapperRunsOnTheBoxHostfile) {
-  const ProcessResult args = RunProcess(kCluster + " mpirun-args");
-  ASSERT_EQ(args.status, 0) << args.err;
-  std::smatch hostfile, agent, subnet;
-  ASSERT_TRUE(std::regex_search(args.out, hostfile, std::regex("--hostfile (\\S+)")));
-  ASSERT_TRUE(std::regex_search(args.out, agent, std::regex("plm_rsh_agent (\\S+)")));
-  ASSERT_TRUE(std::regex_search(args.out, subnet, std::regex("btl_tcp_if_include (\\S+)")));
   const std::string sets = "--set train.max_steps=8 --set train.log_every=1";
   BoxTrain("direct", sets, 2, 1);
-  const std::string cmd = "cd " + root_.string() + " && OMPI_MCA_plm_rsh_agent=" + agent[1].str() +
-                          " " + RNNSEARCH_SOURCE_DIR + "/launch/rnnsearch-mpirun -n 2 --hostfile " +
-                          hostfile[1].str() + " --ranks-per-node 1 --bind none --tcp --iface " +
-                          subnet[1].str() + " --rnnsearch " + RNNSEARCH_BINARY + " --mpirun " +
-                          RNNSEARCH_MPIEXEC + " -- --config tiny.yaml --run-dir wrapped " + sets;
+  const std::string cmd =
+      "cd " + root_.string() + " && env " + BoxWrapper(ReadBoxFiles(), "-n 2", "wrapped", sets);
   const ProcessResult r = RunProcess(cmd);
   ASSERT_EQ(r.status, 0) << cmd << "\n" << r.err;
   EXPECT_NE(r.err.find("rnnsearch-mpirun: the job ended normally"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("gradient sync: overlapped"), std::string::npos) << r.err;
   EXPECT_TRUE(SameBytes(Params("wrapped", 8), Params("direct", 8)));
+}
+
+// 3 nodes, box2's cable pulled after the first checkpoint (links shaped to
+// 20 Mbit/s, so that steps take tens of ms and the cut lands mid-run);
+// the wrapper runs on box1 (with mpirun, as on a cluster), drops box2,
+// which the failure names, and resumes on box1 and box3. Against 40
+// uninterrupted steps on the 3 nodes: the same global batches (position,
+// epoch, random state, losses step by step) and parameters up to
+// summation order (which over hundreds of steps would grow past the
+// tolerance: 2 and 3 ranks sum in other orders).
+TEST_F(MultiNode, DropLostNodesFinishesTheRunOnTheNodesLeft) {
+  const std::string sets =
+      "--set train.max_steps=40 --set train.log_every=1 --set checkpoint.every=5 "
+      "--set dist.timeout=5";
+  BoxTrain("whole3", sets, 3, 1);
+  const std::string wrapper = BoxWrapper(
+      ReadBoxFiles(), "--max-restarts 1 --restart-delay 0 --drop-lost-nodes", "lost", sets);
+  const std::string script =
+      "cd " + root_.string() + " || exit 1; trap '" + kCluster + " heal box2 >/dev/null 2>&1; " +
+      kCluster + " shape off >/dev/null 2>&1' EXIT; " + kCluster +
+      " shape 20mbit >/dev/null || exit 1; setsid " + kCluster + " exec box1 env " + wrapper +
+      " > lost.log 2>&1 & m=$!; "
+      "for i in $(seq 1 600); do ls lost/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; done; " +
+      kCluster +
+      " cut box2 >/dev/null; "
+      "for i in $(seq 1 900); do kill -0 $m 2>/dev/null || break; sleep 0.1; done; "
+      "kill -0 $m 2>/dev/null && echo still-running; kill -KILL -- -$m 2>/dev/null; "
+      "wait $m; echo \"status=$?\"";
+  const ProcessResult r = RunProcess(script);
+  const std::string log = ReadWhole(Path("lost.log"));
+  EXPECT_EQ(r.out.find("still-running"), std::string::npos) << r.out << log;
+  EXPECT_NE(r.out.find("status=0"), std::string::npos) << r.out << log;
+  EXPECT_NE(log.find("node lost: rank(s) 1 on host(s) box2"), std::string::npos) << log;
+  EXPECT_NE(log.find("--drop-lost-nodes: left out box2 (named as lost); the relaunch runs on 2 of "
+                     "3 node(s): box1 box3 with 2 rank(s)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(
+      log.find("launch 2 of at most 2: " +
+               std::filesystem::path(RNNSEARCH_MPIEXEC).filename().string() + " -np 2 --hostfile "),
+      std::string::npos)
+      << log;
+  EXPECT_NE(log.find("[rank 0/2] training ends at step 40"), std::string::npos) << log;
+  ExpectResumedLike(Path("lost"), Path("whole3"), 40, kLr);
 }
 
 }  // namespace
