@@ -118,7 +118,11 @@ shape() {
         latency 50ms
     fi
   done
-  echo "cluster.sh: links of $(nodes | tr '\n' ' ')shaped to $rate"
+  if [ "$rate" = off ]; then
+    echo "cluster.sh: links of $(nodes | tr '\n' ' ')unshaped"
+  else
+    echo "cluster.sh: links of $(nodes | tr '\n' ' ')shaped to $rate"
+  fi
 }
 
 status() {
