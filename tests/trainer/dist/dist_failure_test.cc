@@ -88,7 +88,9 @@ TEST_F(DistFailure, SigkillOfOneRankEndsTheJobAndTheSupervisorResumesIt) {
       " -- --config tiny.yaml --run-dir kill --set train.max_steps=600 --set checkpoint.every=10 "
       "--set train.log_every=50 > kill.log 2>&1 & w=$!; "
       "for i in $(seq 1 600); do ls kill/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; done; "
-      "m=$(pgrep -P $w | head -n 1); r=$(pgrep -P $m | tail -n 1); "
+      "m=$(pgrep -P $w -x " +
+      std::filesystem::path(RNNSEARCH_MPIEXEC).filename().string() +
+      "); r=$(pgrep -P $m -x rnnsearch | tail -n 1); "
       "[ -n \"$r\" ] || { echo no-rank; kill -KILL $w; exit 1; }; "
       "t0=$(date +%s.%N); kill -KILL $r; "
       "for i in $(seq 1 1200); do grep -q 'the job failed with exit status' kill.log && break; "

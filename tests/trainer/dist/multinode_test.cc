@@ -10,7 +10,8 @@
 // - launch/rnnsearch-mpirun runs on the box's hostfile and agent; with
 //   --drop-lost-nodes, a 3-node run whose node box2 is cut mid-run
 //   finishes on the 2 nodes left with the global batches and the final
-//   parameters of an uninterrupted 3-node run.
+//   parameters of an uninterrupted 3-node run; run off the job's nodes
+//   (where mpirun waits for a lost node's daemon), it ends that mpirun.
 // Skipped, saying why, when the box cannot be made (not root, no network
 // namespaces, or a box already up).
 #include <gtest/gtest.h>
@@ -39,7 +40,7 @@ class MultiNode : public TrainFixture {
     }
   }
   static void TearDownTestSuite() {
-    RunProcess(kCluster + " down");
+    if (unavailable_.empty()) RunProcess(kCluster + " down");  // only the box it made
     TrainFixture::TearDownTestSuite();
   }
   void SetUp() override {
@@ -199,6 +200,41 @@ TEST_F(MultiNode, DropLostNodesFinishesTheRunOnTheNodesLeft) {
       << log;
   EXPECT_NE(log.find("[rank 0/2] training ends at step 40"), std::string::npos) << log;
   ExpectResumedLike(Path("lost"), Path("whole3"), 40, kLr);
+}
+
+// The wrapper and its mpirun off the job's nodes (this namespace), box2
+// cut: the ranks left report it within dist.timeout (5 s) and exit, but
+// mpirun waits for box2's daemon; the wrapper ends it hang_grace (here
+// 3 s) after the report.
+TEST_F(MultiNode, TheWrapperOffTheNodesEndsTheMpirunOfAJobThatLostANode) {
+  const std::string wrapper =
+      BoxWrapper(ReadBoxFiles(), "-n 2", "offnode",
+                 "--set train.max_steps=100000000 --set checkpoint.every=5 --set dist.timeout=5");
+  const std::string script =
+      "cd " + root_.string() + " || exit 1; trap '" + kCluster +
+      " heal box2 >/dev/null 2>&1' EXIT; RNNSEARCH_MPIRUN_HANG_GRACE=3 setsid env " + wrapper +
+      " > offnode.log 2>&1 & m=$!; "
+      "for i in $(seq 1 600); do ls offnode/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; "
+      "done; " +
+      kCluster +
+      " cut box2 >/dev/null; t0=$(date +%s.%N); "
+      "for i in $(seq 1 600); do kill -0 $m 2>/dev/null || break; sleep 0.1; done; "
+      "t1=$(date +%s.%N); kill -0 $m 2>/dev/null && echo still-running; "
+      "kill -KILL -- -$m 2>/dev/null; wait $m; echo \"status=$?\"; "
+      "awk \"BEGIN { print \\\"seconds=\\\" ($t1 - $t0) }\"";
+  const ProcessResult r = RunProcess(script);
+  const std::string log = ReadWhole(Path("offnode.log"));
+  EXPECT_EQ(r.out.find("still-running"), std::string::npos) << r.out << log;
+  EXPECT_EQ(r.out.find("status=0"), std::string::npos) << r.out << log;
+  EXPECT_NE(log.find("node lost: rank(s) 1 on host(s) box2"), std::string::npos) << log;
+  EXPECT_NE(log.find("mpirun was still running 3s after a rank reported a lost node"),
+            std::string::npos)
+      << log;
+  const auto at = r.out.find("seconds=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const double seconds = std::strtod(r.out.c_str() + at + 8, nullptr);
+  EXPECT_LE(seconds, 30.0) << log;
+  std::printf("the wrapper off the nodes ended the job %.1f s after box2 was cut\n", seconds);
 }
 
 }  // namespace
