@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/bf16.h"
+
 namespace rnnsearch {
 
 void Comm::BroadcastString(std::string& s, int root) {
@@ -24,6 +26,9 @@ class LocalComm final : public Comm {
   void Allreduce(double*, std::size_t, ReduceOp) override {}
   void Allreduce(float*, std::size_t, ReduceOp) override {}
   void Allreduce(std::int64_t*, std::size_t, ReduceOp) override {}
+  void AllreduceSumBf16(float* data, std::size_t count, int, const std::atomic<bool>*) override {
+    for (std::size_t i = 0; i < count; ++i) data[i] = Bf16ToFloat(FloatToBf16(data[i]));
+  }
   [[noreturn]] void Abort(int code) override { std::_Exit(code); }
 };
 

@@ -49,6 +49,20 @@ class Comm {
     Allreduce(data, count, op);
   }
 
+  // The sum over all ranks of `count` floats, in place, with bf16 on the
+  // wire (common/bf16.h; dist.wire_dtype: bf16): each rank rounds its
+  // values to bf16; the ranks add them in float, rounding each partial sum
+  // to bf16 where it is sent on; every rank gets the same bf16 sums, as
+  // floats. For 2 ranks each result is bf16(float(bf16(a)) +
+  // float(bf16(b))); for n ranks it is the bf16 inputs added in some order
+  // with n - 1 roundings to float and then to bf16 (each at most 2^-8 +
+  // 2^-23 of the partial sum), so, away from overflow and subnormals,
+  // |result - exact sum| <= ((1 + 2^-7)^n - 1) * (sum of |inputs|).
+  // poll_us and hurry as for AllreducePolled. One rank: the values rounded
+  // to bf16.
+  virtual void AllreduceSumBf16(float* data, std::size_t count, int poll_us,
+                                const std::atomic<bool>* hurry) = 0;
+
   // Ends the whole job at once with the given exit status (MPI_Abort under
   // MPI); used when one rank fails and the others could otherwise hang.
   [[noreturn]] virtual void Abort(int code) = 0;

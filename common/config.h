@@ -122,6 +122,11 @@ namespace rnnsearch {
   INT(comm_poll_us, 200, 0, 1000000,                                                               \
       "overlap: the communication thread tests its allreduce every N microseconds and sleeps "     \
       "in between (0: a blocking allreduce, which spins while it waits)")                          \
+  CHOICE(                                                                                          \
+      wire_dtype, "f32", "f32|bf16",                                                               \
+      "gradients between ranks through MPI (not dist.shared_memory's sync): bf16 sends half the "  \
+      "bytes, each summed element rounded to bf16's 8 significant bits (sums formed in f32; loss " \
+      "and token totals stay exact); for slow links between nodes")                                \
   INT(timeout, 30, 0, 86400,                                                                       \
       "end the job when a rank has not answered the heartbeats of the others (a thread with "      \
       "its own TCP sockets) for this many seconds: its node cut off or frozen (0: off)")
@@ -263,6 +268,7 @@ enum class OptimizerKind { kAdam, kSgd };                       // train.optimiz
 enum class ScheduleKind { kConstant, kInverseSqrt, kPlateau };  // train.lr_schedule
 enum class EarlyStopMetric { kBleu, kPerplexity, kLoss };       // train.early_stop_metric
 enum class OverlapMode { kAuto, kOn, kOff };                    // dist.overlap
+enum class WireDtype { kF32, kBf16 };                           // dist.wire_dtype
 
 template <>
 struct ChoiceNames<RecurrentCell> {
@@ -298,6 +304,11 @@ template <>
 struct ChoiceNames<OverlapMode> {
   static constexpr std::string_view key = "dist.overlap";
   static constexpr std::array<std::string_view, 3> names = {"auto", "true", "false"};
+};
+template <>
+struct ChoiceNames<WireDtype> {
+  static constexpr std::string_view key = "dist.wire_dtype";
+  static constexpr std::array<std::string_view, 2> names = {"f32", "bf16"};
 };
 
 // Where each key's value came from ("FILE:LINE:COL", "--set"); keys left at

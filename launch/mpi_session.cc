@@ -10,10 +10,13 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "common/bf16.h"
 #include "common/log.h"
 
 namespace rnnsearch {
@@ -77,6 +80,12 @@ int WaitSleeping(MPI_Request* req, int poll_us, const std::atomic<bool>* hurry =
   }
 }
 
+// The MPI_Op of the bf16 sum: the reduction step of common/bf16.h.
+void AddBf16Op(void* in, void* inout, int* len, MPI_Datatype*) {
+  AddBf16(static_cast<const std::uint16_t*>(in), static_cast<std::uint16_t*>(inout),
+          static_cast<std::size_t>(*len));
+}
+
 class MpiComm final : public Comm {
  public:
   MpiComm() {
@@ -89,8 +98,12 @@ class MpiComm final : public Comm {
     Check(MPI_Comm_rank(node, &local_rank_), "MPI_Comm_rank");
     Check(MPI_Comm_size(node, &local_size_), "MPI_Comm_size");
     MPI_Comm_free(&node);
+    Check(MPI_Op_create(&AddBf16Op, /*commute=*/1, &add_bf16_), "MPI_Op_create");
   }
-  ~MpiComm() override { MPI_Comm_free(&comm_); }
+  ~MpiComm() override {
+    MPI_Op_free(&add_bf16_);
+    MPI_Comm_free(&comm_);
+  }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -126,6 +139,52 @@ class MpiComm final : public Comm {
       Check(WaitSleeping(&req, poll_us, hurry), "MPI_Test/MPI_Wait of an MPI_Iallreduce");
     }
   }
+  // Every rank must end with the same bits, whatever algorithm the
+  // library picks. MPI_Allreduce does not promise that for an operation
+  // that is not associative, as this one is not (the standard only
+  // recommends the same result everywhere), and an algorithm that reduces
+  // an element on several ranks in different orders (recursive doubling
+  // on a rank count that is not a power of 2, say) could give them
+  // different bf16 values. So each piece is reduced in two
+  // steps: MPI_Reduce_scatter leaves each block of it, summed, on exactly
+  // one rank (each element is reduced once, on one rank), then
+  // MPI_Allgatherv copies those bits to every rank. The bytes moved are
+  // those of a ring allreduce, at 2 bytes an element.
+  void AllreduceSumBf16(float* data, std::size_t count, int poll_us,
+                        const std::atomic<bool>* hurry) override {
+    const std::size_t ranks = static_cast<std::size_t>(size_);
+    wire_.resize(std::min(kMaxPiece, count));
+    std::vector<int> counts(ranks), displs(ranks);
+    for (std::size_t off = 0; off < count; off += kMaxPiece) {
+      const std::size_t n = std::min(kMaxPiece, count - off);
+      for (std::size_t r = 0, at = 0; r < ranks; ++r) {
+        counts[r] = static_cast<int>(n / ranks + (r < n % ranks ? 1 : 0));
+        displs[r] = static_cast<int>(at);
+        at += static_cast<std::size_t>(counts[r]);
+      }
+      FloatsToBf16(data + off, n, wire_.data());
+      std::uint16_t* mine = wire_.data() + displs[static_cast<std::size_t>(rank_)];
+      // In place: the rank's summed block lands at the start of wire_,
+      // from where it moves to its own place for the allgather.
+      Collective(poll_us, hurry, "MPI_Reduce_scatter", [&](MPI_Request* req) {
+        return req == nullptr ? MPI_Reduce_scatter(MPI_IN_PLACE, wire_.data(), counts.data(),
+                                                   MPI_UINT16_T, add_bf16_, comm_)
+                              : MPI_Ireduce_scatter(MPI_IN_PLACE, wire_.data(), counts.data(),
+                                                    MPI_UINT16_T, add_bf16_, comm_, req);
+      });
+      std::memmove(mine, wire_.data(),
+                   static_cast<std::size_t>(counts[static_cast<std::size_t>(rank_)]) *
+                       sizeof(std::uint16_t));
+      Collective(poll_us, hurry, "MPI_Allgatherv", [&](MPI_Request* req) {
+        return req == nullptr
+                   ? MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wire_.data(), counts.data(),
+                                    displs.data(), MPI_UINT16_T, comm_)
+                   : MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wire_.data(),
+                                     counts.data(), displs.data(), MPI_UINT16_T, comm_, req);
+      });
+      Bf16ToFloats(wire_.data(), n, data + off);
+    }
+  }
   [[noreturn]] void Abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
@@ -140,7 +199,19 @@ class MpiComm final : public Comm {
     }
   }
 
+  // Runs one collective: start(nullptr) blocking when poll_us <= 0, else
+  // start(&request) non-blocking and WaitSleeping on it.
+  template <class Start>
+  void Collective(int poll_us, const std::atomic<bool>* hurry, const char* what, Start start) {
+    if (poll_us <= 0) return Check(start(nullptr), what);
+    MPI_Request req = MPI_REQUEST_NULL;
+    Check(start(&req), what);
+    Check(WaitSleeping(&req, poll_us, hurry), what);
+  }
+
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Op add_bf16_ = MPI_OP_NULL;
+  std::vector<std::uint16_t> wire_;  // AllreduceSumBf16's buffer, kept between calls
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 

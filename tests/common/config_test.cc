@@ -279,6 +279,7 @@ TEST_F(ConfigTest, EmptyFileAndEmptySectionKeepDefaults) {
 TEST(ConfigChoices, ChoicesTextIsEachFieldsList) {
   EXPECT_EQ(ChoicesText("model.cell"), "gru|lstm");
   EXPECT_EQ(ChoicesText("dist.overlap"), "auto|true|false");
+  EXPECT_EQ(ChoicesText("dist.wire_dtype"), "f32|bf16");
   EXPECT_EQ(ChoicesText("model.emb_dim"), "");  // not a CHOICE field
   EXPECT_EQ(ChoicesText("train.cell"), "");
   EXPECT_EQ(ChoicesText("cell"), "");
@@ -288,7 +289,7 @@ TEST(ConfigChoices, ChoicesTextIsEachFieldsList) {
     EXPECT_EQ(ChoicesText(f.key), choice ? f.type : "") << f.key;
     choice_fields += choice ? 1 : 0;
   }
-  EXPECT_EQ(choice_fields, 8);
+  EXPECT_EQ(choice_fields, 9);
 }
 
 TEST(ConfigChoices, IsChoiceAndListsChoices) {
@@ -333,6 +334,7 @@ TEST(ConfigChoices, EnumOfAChoiceField) {
   ExpectNamesRoundTrip<ScheduleKind>();
   ExpectNamesRoundTrip<EarlyStopMetric>();
   ExpectNamesRoundTrip<OverlapMode>();
+  ExpectNamesRoundTrip<WireDtype>();
   try {
     ChoiceValue<RecurrentCell>("rnn");
     ADD_FAILURE() << "no error";

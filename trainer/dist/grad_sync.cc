@@ -18,16 +18,18 @@ class LocalGradSync final : public GradSync {
 
 class AllreduceGradSync final : public GradSync {
  public:
-  explicit AllreduceGradSync(Comm& comm) : comm_(comm) {}
+  AllreduceGradSync(Comm& comm, WireDtype wire) : comm_(comm), wire_(wire) {}
   GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
   void Finish(ParamSet& grads, StepTotals& totals) override {
-    // The padding between tensors is zero on every rank and stays zero.
-    comm_.Allreduce(grads.data(), grads.size(), ReduceOp::kSum);
+    // The padding between tensors is zero on every rank and stays zero
+    // (zero is exact in bf16 too).
+    AllreduceGradients(comm_, wire_, grads.data(), grads.size(), /*poll_us=*/0, nullptr);
     AllreduceTotals(comm_, totals);
   }
 
  private:
   Comm& comm_;
+  const WireDtype wire_;
 };
 
 }  // namespace
@@ -46,8 +48,14 @@ void AllreduceTotals(Comm& comm, StepTotals& totals) {
 
 std::unique_ptr<GradSync> MakeLocalGradSync() { return std::make_unique<LocalGradSync>(); }
 
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
-  return std::make_unique<AllreduceGradSync>(comm);
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire) {
+  return std::make_unique<AllreduceGradSync>(comm, wire);
+}
+
+void AllreduceGradients(Comm& comm, WireDtype wire, float* data, std::size_t count, int poll_us,
+                        const std::atomic<bool>* hurry) {
+  if (wire == WireDtype::kBf16) return comm.AllreduceSumBf16(data, count, poll_us, hurry);
+  comm.AllreducePolled(data, count, ReduceOp::kSum, poll_us, hurry);
 }
 
 bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node) {
@@ -58,6 +66,7 @@ bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node) {
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
   if (comm.size() == 1) return MakeLocalGradSync();
   const OverlapMode overlap = ChoiceValue<OverlapMode>(dist.overlap);
+  const WireDtype wire = ChoiceValue<WireDtype>(dist.wire_dtype);
   if (!UseOverlappedSync(overlap, comm.size(), comm.local_size())) {
     const std::string why =
         overlap == OverlapMode::kAuto
@@ -67,16 +76,17 @@ std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
     if (dist.shared_memory && comm.local_size() == comm.size()) {
       RNN_LOG(kInfo) << "gradient sync: blocking, each rank sums its slice of the ranks' "
                         "gradients in shared memory after the backward pass ("
-                     << why << "; dist.shared_memory: true)";
+                     << why << "; dist.shared_memory: true; no wire: f32 sums, dist.wire_dtype "
+                     << dist.wire_dtype << " does not apply)";
       return std::make_unique<SharedMemoryGradSync>(comm);
     }
     RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
                       "backward pass ("
-                   << why << ")";
-    return MakeAllreduceGradSync(comm);
+                   << why << "; wire dtype " << dist.wire_dtype << ")";
+    return MakeAllreduceGradSync(comm, wire);
   }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),
-                                           static_cast<int>(dist.comm_poll_us));
+                                           static_cast<int>(dist.comm_poll_us), wire);
 }
 
 }  // namespace rnnsearch

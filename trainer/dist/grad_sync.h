@@ -33,6 +33,8 @@
 // None knows about MPI: the communicator is common/comm.h.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,8 +92,16 @@ class GradSync {
 std::unique_ptr<GradSync> MakeLocalGradSync();
 
 // Blocking: Allreduce (sum) of the whole flat buffer, then of the totals.
-// `comm` must outlive the result.
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
+// With `wire` bf16 (dist.wire_dtype) the buffer is summed by
+// Comm::AllreduceSumBf16 (bf16 on the wire, float sums); the totals always
+// travel as doubles. `comm` must outlive the result.
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire = WireDtype::kF32);
+
+// Sums `count` floats at `data` over `comm` in place as dist.wire_dtype
+// says: Comm::AllreducePolled in f32, Comm::AllreduceSumBf16 in bf16
+// (for the GradSync implementations that use MPI).
+void AllreduceGradients(Comm& comm, WireDtype wire, float* data, std::size_t count, int poll_us,
+                        const std::atomic<bool>* hurry);
 
 // Whether a job of `ranks` ranks, `ranks_on_this_node` of them on this
 // rank's node, uses the overlapped sync under dist.overlap (auto|true|
@@ -106,7 +116,9 @@ std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
 bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node);
 
 // The local one for a job of one rank; else the overlapped one with
-// buckets of dist.bucket_mb or the blocking one (UseOverlappedSync).
+// buckets of dist.bucket_mb or the blocking one (UseOverlappedSync), the
+// gradients on the wire as dist.wire_dtype says (the shared-memory sync
+// has no wire and sums in f32 whatever it says).
 std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist);
 
 // The totals summed over `comm` in one Allreduce (for GradSync

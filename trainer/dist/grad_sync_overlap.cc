@@ -54,8 +54,11 @@ std::int64_t BucketFloats(double bucket_mb) {
   return static_cast<std::int64_t>(std::llround(bucket_mb * 1048576.0 / sizeof(float)));
 }
 
-OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us)
-    : comm_(comm), bucket_floats_(bucket_floats), poll_us_(poll_us), thread_([this] { Loop(); }) {}
+OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us,
+                                 WireDtype wire)
+    : comm_(comm), bucket_floats_(bucket_floats), poll_us_(poll_us), wire_(wire), thread_([this] {
+        Loop();
+      }) {}
 
 OverlapGradSync::~OverlapGradSync() {
   {
@@ -79,7 +82,7 @@ void OverlapGradSync::EnsurePlan(ParamSet& grads) {
                     "pass ("
                  << (poll_us_ > 0 ? "polled every " + std::to_string(poll_us_) + " us"
                                   : std::string("blocking waits"))
-                 << ")";
+                 << "; wire dtype " << ChoiceName(wire_) << ")";
 }
 
 GradReadyFn OverlapGradSync::BeginLastBackward(ParamSet& grads) {
@@ -185,8 +188,8 @@ void OverlapGradSync::Loop() {
     std::exception_ptr error;
     if (!skip) {
       try {
-        comm_.AllreducePolled(data + b.offset, static_cast<std::size_t>(b.count), ReduceOp::kSum,
-                              poll_us_, &hurry_);
+        AllreduceGradients(comm_, wire_, data + b.offset, static_cast<std::size_t>(b.count),
+                           poll_us_, &hurry_);
       } catch (...) {
         error = std::current_exception();
       }
@@ -196,7 +199,8 @@ void OverlapGradSync::Loop() {
     if (error) error_ = error;
     ++done_;
     stats_.buckets += 1;
-    stats_.bytes += static_cast<double>(b.count) * sizeof(float);
+    stats_.bytes += static_cast<double>(b.count) *
+                    (wire_ == WireDtype::kBf16 ? sizeof(std::uint16_t) : sizeof(float));
     stats_.comm_seconds += dt;
     cv_.notify_all();
   }

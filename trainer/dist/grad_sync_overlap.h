@@ -86,7 +86,7 @@ std::int64_t BucketFloats(double bucket_mb);
 struct OverlapSyncStats {
   std::int64_t steps = 0;
   std::int64_t buckets = 0;    // allreduces of buckets
-  double bytes = 0;            // bytes of the buckets reduced
+  double bytes = 0;            // bytes of the buckets reduced, in the wire dtype
   double comm_seconds = 0;     // communication thread inside Allreduce
   double wait_seconds = 0;     // Finish waiting for buckets still in flight
   double totals_seconds = 0;   // Finish reducing the step totals
@@ -96,8 +96,10 @@ struct OverlapSyncStats {
 class OverlapGradSync final : public GradSync {
  public:
   // `comm` must outlive this object. bucket_floats: the cap of PlanBuckets;
-  // poll_us: how the thread waits for an allreduce (above; 0: blocking).
-  OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us = kDefaultPollUs);
+  // poll_us: how the thread waits for an allreduce (above; 0: blocking);
+  // wire: the buckets' type on the wire (dist.wire_dtype, AllreduceGradients).
+  OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us = kDefaultPollUs,
+                  WireDtype wire = WireDtype::kF32);
 
   static constexpr int kDefaultPollUs = 200;
   // Waits for the buckets already handed over (every rank hands over the
@@ -122,6 +124,7 @@ class OverlapGradSync final : public GradSync {
   Comm& comm_;
   const std::int64_t bucket_floats_;
   const int poll_us_;
+  const WireDtype wire_;
   BucketPlan plan_;
   float* data_ = nullptr;  // the step's gradient buffer
   std::size_t size_ = 0;
