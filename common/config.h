@@ -122,6 +122,9 @@ namespace rnnsearch {
   INT(comm_poll_us, 200, 0, 1000000,                                                               \
       "overlap: the communication thread tests its allreduce every N microseconds and sleeps "     \
       "in between (0: a blocking allreduce, which spins while it waits)")                          \
+  BOOL(sparse_embeddings, true,                                                                    \
+       "MPI sync: all-reduce only the rows of src_embed and tgt_embed that the step's batches "    \
+       "touch (the same sums as the whole tables; tgt_embed stays whole when tied to the output)") \
   INT(timeout, 30, 0, 86400,                                                                       \
       "end the job when a rank has not answered the heartbeats of the others (a thread with "      \
       "its own TCP sockets) for this many seconds: its node cut off or frozen (0: off)")

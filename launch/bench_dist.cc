@@ -5,7 +5,8 @@
 // A step is what TrainStep does after reading: forward and backward of
 // this rank's batch part (B sentences of T tokens, the PyTorch peer's
 // `base` or `small` shapes, random ids, no dropout) with the GradSync's
-// hook, GradSync::Finish, clipping and Adam. Every rank's part has the
+// hook (and the embedding rows it touches: dist.sparse_embeddings is on),
+// GradSync::Finish, clipping and Adam. Every rank's part has the
 // same shape, so the ranks do the same work. In each of --rounds rounds,
 // alternating so that a drifting machine load hits all alike:
 //   solo      rank 0 alone (the other ranks sleep in a polling barrier),
@@ -67,6 +68,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -145,6 +147,9 @@ class Runner {
       const double t0 = Now();
       const double c0 = ThreadCpu();
       grads_.Zero();
+      EmbeddingRows touched;
+      AddTouchedRows(batch_, touched);
+      sync.SetTouchedRows(std::move(touched));
       const GradReadyFn hook = sync.BeginLastBackward(grads_);
       const StepResult r = model_.ForwardBackward(params_, grads_, batch_, scale, counter_++, hook);
       StepTotals totals;

@@ -11,8 +11,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/log.h"
 
@@ -125,6 +129,32 @@ class MpiComm final : public Comm {
             "MPI_Iallreduce");
       Check(WaitSleeping(&req, poll_us, hurry), "MPI_Test/MPI_Wait of an MPI_Iallreduce");
     }
+  }
+  std::vector<std::int32_t> Allgather(const std::vector<std::int32_t>& mine,
+                                      std::vector<int>* counts) override {
+    if (mine.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw std::invalid_argument("Allgather of " + std::to_string(mine.size()) +
+                                  " values: at most 2^31 - 1 per rank");
+    }
+    std::vector<int> n(static_cast<std::size_t>(size_));
+    const int own = static_cast<int>(mine.size());
+    Check(MPI_Allgather(&own, 1, MPI_INT, n.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+    std::vector<int> displs(n.size());
+    std::int64_t total = 0;
+    for (std::size_t k = 0; k < n.size(); ++k) {
+      displs[k] = static_cast<int>(total);
+      total += n[k];
+    }
+    if (total > std::numeric_limits<int>::max()) {
+      throw std::invalid_argument("Allgather of " + std::to_string(total) +
+                                  " values in all: at most 2^31 - 1");
+    }
+    std::vector<std::int32_t> all(static_cast<std::size_t>(total));
+    Check(MPI_Allgatherv(mine.data(), own, MPI_INT32_T, all.data(), n.data(), displs.data(),
+                         MPI_INT32_T, comm_),
+          "MPI_Allgatherv");
+    if (counts != nullptr) *counts = std::move(n);
+    return all;
   }
   [[noreturn]] void Abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cmath>
+#include <utility>
 
 #include "common/log.h"
+#include "trainer/dist/embedding_rows.h"
 #include "trainer/dist/grad_sync_overlap.h"
 #include "trainer/dist/grad_sync_shm.h"
 
@@ -18,16 +20,34 @@ class LocalGradSync final : public GradSync {
 
 class AllreduceGradSync final : public GradSync {
  public:
-  explicit AllreduceGradSync(Comm& comm) : comm_(comm) {}
+  AllreduceGradSync(Comm& comm, bool sparse_embeddings)
+      : comm_(comm), rows_(comm, sparse_embeddings) {}
+  void SetTouchedRows(EmbeddingRows rows) override { rows_.SetRows(std::move(rows)); }
   GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
   void Finish(ParamSet& grads, StepTotals& totals) override {
-    // The padding between tensors is zero on every rank and stays zero.
-    comm_.Allreduce(grads.data(), grads.size(), ReduceOp::kSum);
+    // The buffer but the ranges of rows_ (those are in buffer order), in
+    // one allreduce per gap between them. The padding between tensors is
+    // zero on every rank and stays zero.
+    rows_.Plan(grads);
+    std::int64_t begin = 0;
+    auto reduce_to = [&](std::int64_t end) {
+      if (end > begin) {
+        comm_.Allreduce(grads.data() + begin, static_cast<std::size_t>(end - begin),
+                        ReduceOp::kSum);
+      }
+    };
+    for (const auto& [offset, count] : rows_.ranges()) {
+      reduce_to(offset);
+      begin = offset + count;
+    }
+    reduce_to(static_cast<std::int64_t>(grads.size()));
+    rows_.Reduce(grads);
     AllreduceTotals(comm_, totals);
   }
 
  private:
   Comm& comm_;
+  EmbeddingRowSync rows_;
 };
 
 }  // namespace
@@ -46,8 +66,8 @@ void AllreduceTotals(Comm& comm, StepTotals& totals) {
 
 std::unique_ptr<GradSync> MakeLocalGradSync() { return std::make_unique<LocalGradSync>(); }
 
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm) {
-  return std::make_unique<AllreduceGradSync>(comm);
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, bool sparse_embeddings) {
+  return std::make_unique<AllreduceGradSync>(comm, sparse_embeddings);
 }
 
 bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node) {
@@ -70,13 +90,14 @@ std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
                      << why << "; dist.shared_memory: true)";
       return std::make_unique<SharedMemoryGradSync>(comm);
     }
-    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
+    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the gradient after the "
                       "backward pass ("
                    << why << ")";
-    return MakeAllreduceGradSync(comm);
+    return MakeAllreduceGradSync(comm, dist.sparse_embeddings);
   }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),
-                                           static_cast<int>(dist.comm_poll_us));
+                                           static_cast<int>(dist.comm_poll_us),
+                                           dist.sparse_embeddings);
 }
 
 }  // namespace rnnsearch

@@ -11,6 +11,7 @@
 // ranks apply the same update and agree on every stop.
 //
 // The step calls, per optimizer step:
+//   sync.SetTouchedRows(rows);                // the embedding rows its batches touch
 //   hook = sync.BeginLastBackward(grads);     // before the last backward pass
 //   model.ForwardBackward(..., hook);         // hook may be empty
 //   sync.Finish(grads, totals);               // grads and totals now summed
@@ -22,7 +23,9 @@
 // The implementations:
 //   MakeLocalGradSync()      one process: nothing to do;
 //   MakeAllreduceGradSync(c) blocking, in Finish: one Comm::Allreduce of the
-//                            whole float buffer plus one of the totals;
+//                            float buffer but the embedding tables, their
+//                            touched rows (trainer/dist/embedding_rows.h),
+//                            and the totals;
 //   OverlapGradSync          buckets reduced on a communication thread as
 //                            the backward pass finishes them
 //                            (trainer/dist/grad_sync_overlap.h);
@@ -60,6 +63,16 @@ class GradSync {
  public:
   virtual ~GradSync() = default;
 
+  // Optional, once per optimizer step before BeginLastBackward, on every
+  // rank alike (each with its own rows): the embedding rows that this
+  // rank's batches of the step touch (AddTouchedRows over all of them,
+  // trainer/model/model.h); every other row of the tables' gradients stays
+  // zero on this rank. A sync that moves the gradient over the network may
+  // then sum only the union of the ranks' rows (dist.sparse_embeddings,
+  // trainer/dist/embedding_rows.h), which gives the same sums. A step
+  // without the call is summed whole. The default ignores the rows.
+  virtual void SetTouchedRows(EmbeddingRows rows) { (void)rows; }
+
   // Called once per optimizer step, before the backward pass of its last
   // batch; the result goes to Model::ForwardBackward as its GradReadyFn
   // (empty: none). `grads` is the buffer Finish will get.
@@ -89,9 +102,10 @@ class GradSync {
 
 std::unique_ptr<GradSync> MakeLocalGradSync();
 
-// Blocking: Allreduce (sum) of the whole flat buffer, then of the totals.
-// `comm` must outlive the result.
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm);
+// Blocking: Allreduce (sum) of the flat buffer, the embedding tables as
+// the touched rows when sparse_embeddings (dist.sparse_embeddings), then
+// of the totals. `comm` must outlive the result.
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, bool sparse_embeddings = true);
 
 // Whether a job of `ranks` ranks, `ranks_on_this_node` of them on this
 // rank's node, uses the overlapped sync under dist.overlap (auto|true|
