@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rnnsearch {
 
@@ -62,6 +63,11 @@ class Comm {
   // to bf16.
   virtual void AllreduceSumBf16(float* data, std::size_t count, int poll_us,
                                 const std::atomic<bool>* hurry) = 0;
+  // Gathers every rank's `mine` (any length, also empty) on every rank:
+  // the result is rank 0's values, then rank 1's, and so on; `counts`
+  // (may be null) gets each rank's length.
+  virtual std::vector<std::int32_t> Allgather(const std::vector<std::int32_t>& mine,
+                                              std::vector<int>* counts) = 0;
 
   // Ends the whole job at once with the given exit status (MPI_Abort under
   // MPI); used when one rank fails and the others could otherwise hang.

@@ -127,6 +127,9 @@ namespace rnnsearch {
       "gradients between ranks through MPI (not dist.shared_memory's sync): bf16 sends half the "  \
       "bytes, each summed element rounded to bf16's 8 significant bits (sums formed in f32; loss " \
       "and token totals stay exact); for slow links between nodes")                                \
+  BOOL(sparse_embeddings, true,                                                                    \
+       "MPI sync: all-reduce only the rows of src_embed and tgt_embed that the step's batches "    \
+       "touch (the same sums as the whole tables; tgt_embed stays whole when tied to the output)") \
   INT(timeout, 30, 0, 86400,                                                                       \
       "end the job when a rank has not answered the heartbeats of the others (a thread with "      \
       "its own TCP sockets) for this many seconds: its node cut off or frozen (0: off)")

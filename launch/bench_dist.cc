@@ -5,7 +5,8 @@
 // A step is what TrainStep does after reading: forward and backward of
 // this rank's batch part (B sentences of T tokens, the PyTorch peer's
 // `base` or `small` shapes, random ids, no dropout) with the GradSync's
-// hook, GradSync::Finish, clipping and Adam. Every rank's part has the
+// hook (and the embedding rows it touches: dist.sparse_embeddings is on),
+// GradSync::Finish, clipping and Adam. Every rank's part has the
 // same shape, so the ranks do the same work. In each of --rounds rounds,
 // alternating so that a drifting machine load hits all alike:
 //   solo      rank 0 alone (the other ranks sleep in a polling barrier),
@@ -18,6 +19,10 @@
 //             default of dist.comm_poll_us);
 //   overlap_spin  the same with blocking allreduces (dist.comm_poll_us 0),
 //             which busy-poll inside MPI while they wait;
+//   overlap_dense  `overlap` with the embedding tables all-reduced whole
+//             (dist.sparse_embeddings: false; the other phases send the
+//             rows the step's random ids touched);
+//   overlap_bf16  `overlap` with bf16 on the wire (dist.wire_dtype: bf16);
 //   blocking  all ranks, one blocking allreduce after the backward pass;
 //   shared    all ranks, SharedMemoryGradSync (trainer/dist/grad_sync_shm.h):
 //             blocking, the buffers summed in a shared-memory segment,
@@ -41,7 +46,8 @@
 //   dist.SYNC.comm_wait_share  time in Finish (waiting for buckets still
 //                              in flight, the totals' allreduce) over the
 //                              step time, mean over ranks
-//   dist.SYNC.allreduce_gbps   gradient bytes / time spent in allreduces
+//   dist.SYNC.allreduce_gbps   the f32 gradient's bytes (whatever travels)
+//                              / time spent in allreduces
 //                              per step (overlap: the communication
 //                              thread's; blocking: Finish's)
 //   dist.SYNC.allreduce_vs_plain  that bandwidth over the plain one
@@ -67,6 +73,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -145,6 +152,9 @@ class Runner {
       const double t0 = Now();
       const double c0 = ThreadCpu();
       grads_.Zero();
+      EmbeddingRows touched;
+      AddTouchedRows(batch_, touched);
+      sync.SetTouchedRows(std::move(touched));
       const GradReadyFn hook = sync.BeginLastBackward(grads_);
       const StepResult r = model_.ForwardBackward(params_, grads_, batch_, scale, counter_++, hook);
       StepTotals totals;
@@ -243,6 +253,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   Runner runner(*preset, ctx, rank);
   OverlapGradSync overlap(comm, BucketFloats(bucket_mb), poll_us);
   OverlapGradSync spin(comm, BucketFloats(bucket_mb), 0);
+  OverlapGradSync dense(comm, BucketFloats(bucket_mb), poll_us, WireDtype::kF32, false);
+  OverlapGradSync bf16(comm, BucketFloats(bucket_mb), poll_us, WireDtype::kBf16, true);
   const auto blocking = MakeAllreduceGradSync(comm);
   const bool one_node = comm.local_size() == n;
   SharedMemoryGradSync shared(comm);
@@ -255,9 +267,9 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     sharded.ShareState(sharded_runner->state());
   }
   const auto local = MakeLocalGradSync();
-  StepTimes solo, indep, over, over_spin, block, shm, shm_sharded;
+  StepTimes solo, indep, over, over_spin, over_dense, over_bf16, block, shm, shm_sharded;
   std::vector<double> plain;
-  double overlap_comm = 0, spin_comm = 0;
+  double overlap_comm = 0, spin_comm = 0, dense_comm = 0, bf16_comm = 0;
   // An overlapped phase; adds its communication thread's seconds in
   // allreduces during the timed steps (the warm-up's share by proportion).
   auto run_overlapped = [&](OverlapGradSync& sync, StepTimes& times, double& comm_s) {
@@ -275,6 +287,10 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
     run_overlapped(overlap, over, overlap_comm);
     comm.Barrier();
     run_overlapped(spin, over_spin, spin_comm);
+    comm.Barrier();
+    run_overlapped(dense, over_dense, dense_comm);
+    comm.Barrier();
+    run_overlapped(bf16, over_bf16, bf16_comm);
     comm.Barrier();
     runner.Run(*blocking, n, warmup, steps, block);
     comm.Barrier();
@@ -306,6 +322,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   const double timed = static_cast<double>(steps) * rounds;
   const double over_comm_per_step = mean_over_ranks(overlap_comm / timed);
   const double spin_comm_per_step = mean_over_ranks(spin_comm / timed);
+  const double dense_comm_per_step = mean_over_ranks(dense_comm / timed);
+  const double bf16_comm_per_step = mean_over_ranks(bf16_comm / timed);
   const double block_comm_per_step = mean_over_ranks(Sum(block.finish) / timed);
   const double shm_comm_per_step = one_node ? mean_over_ranks(Sum(shm.finish) / timed) : 0.0;
   const double sharded_comm_per_step =
@@ -337,6 +355,8 @@ int BenchDist(const std::vector<std::string>& args, CommandEnv& env) {
   for (const auto& [name, times, comm_s] :
        {std::tuple{"overlap", &over, over_comm_per_step},
         std::tuple{"overlap_spin", &over_spin, spin_comm_per_step},
+        std::tuple{"overlap_dense", &over_dense, dense_comm_per_step},
+        std::tuple{"overlap_bf16", &over_bf16, bf16_comm_per_step},
         std::tuple{"blocking", &block, block_comm_per_step},
         std::tuple{"shared", &shm, shm_comm_per_step},
         std::tuple{"sharded", &shm_sharded, sharded_comm_per_step}}) {

@@ -12,8 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/bf16.h"
@@ -184,6 +187,33 @@ class MpiComm final : public Comm {
       });
       Bf16ToFloats(wire_.data(), n, data + off);
     }
+  }
+
+  std::vector<std::int32_t> Allgather(const std::vector<std::int32_t>& mine,
+                                      std::vector<int>* counts) override {
+    if (mine.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw std::invalid_argument("Allgather of " + std::to_string(mine.size()) +
+                                  " values: at most 2^31 - 1 per rank");
+    }
+    std::vector<int> n(static_cast<std::size_t>(size_));
+    const int own = static_cast<int>(mine.size());
+    Check(MPI_Allgather(&own, 1, MPI_INT, n.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+    std::vector<int> displs(n.size());
+    std::int64_t total = 0;
+    for (std::size_t k = 0; k < n.size(); ++k) {
+      displs[k] = static_cast<int>(total);
+      total += n[k];
+    }
+    if (total > std::numeric_limits<int>::max()) {
+      throw std::invalid_argument("Allgather of " + std::to_string(total) +
+                                  " values in all: at most 2^31 - 1");
+    }
+    std::vector<std::int32_t> all(static_cast<std::size_t>(total));
+    Check(MPI_Allgatherv(mine.data(), own, MPI_INT32_T, all.data(), n.data(), displs.data(),
+                         MPI_INT32_T, comm_),
+          "MPI_Allgatherv");
+    if (counts != nullptr) *counts = std::move(n);
+    return all;
   }
   [[noreturn]] void Abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);

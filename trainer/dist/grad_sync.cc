@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cmath>
+#include <utility>
 
 #include "common/log.h"
+#include "trainer/dist/embedding_rows.h"
 #include "trainer/dist/grad_sync_overlap.h"
 #include "trainer/dist/grad_sync_shm.h"
 
@@ -18,18 +20,35 @@ class LocalGradSync final : public GradSync {
 
 class AllreduceGradSync final : public GradSync {
  public:
-  AllreduceGradSync(Comm& comm, WireDtype wire) : comm_(comm), wire_(wire) {}
+  AllreduceGradSync(Comm& comm, WireDtype wire, bool sparse_embeddings)
+      : comm_(comm), wire_(wire), rows_(comm, sparse_embeddings, wire) {}
+  void SetTouchedRows(EmbeddingRows rows) override { rows_.SetRows(std::move(rows)); }
   GradReadyFn BeginLastBackward(ParamSet&) override { return {}; }
   void Finish(ParamSet& grads, StepTotals& totals) override {
-    // The padding between tensors is zero on every rank and stays zero
-    // (zero is exact in bf16 too).
-    AllreduceGradients(comm_, wire_, grads.data(), grads.size(), /*poll_us=*/0, nullptr);
+    // The buffer but the ranges of rows_ (those are in buffer order), in
+    // one allreduce per gap between them. The padding between tensors is
+    // zero on every rank and stays zero (zero is exact in bf16 too).
+    rows_.Plan(grads);
+    std::int64_t begin = 0;
+    auto reduce_to = [&](std::int64_t end) {
+      if (end > begin) {
+        AllreduceGradients(comm_, wire_, grads.data() + begin,
+                           static_cast<std::size_t>(end - begin));
+      }
+    };
+    for (const auto& [offset, count] : rows_.ranges()) {
+      reduce_to(offset);
+      begin = offset + count;
+    }
+    reduce_to(static_cast<std::int64_t>(grads.size()));
+    rows_.Reduce(grads);
     AllreduceTotals(comm_, totals);
   }
 
  private:
   Comm& comm_;
   const WireDtype wire_;
+  EmbeddingRowSync rows_;
 };
 
 }  // namespace
@@ -48,14 +67,9 @@ void AllreduceTotals(Comm& comm, StepTotals& totals) {
 
 std::unique_ptr<GradSync> MakeLocalGradSync() { return std::make_unique<LocalGradSync>(); }
 
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire) {
-  return std::make_unique<AllreduceGradSync>(comm, wire);
-}
-
-void AllreduceGradients(Comm& comm, WireDtype wire, float* data, std::size_t count, int poll_us,
-                        const std::atomic<bool>* hurry) {
-  if (wire == WireDtype::kBf16) return comm.AllreduceSumBf16(data, count, poll_us, hurry);
-  comm.AllreducePolled(data, count, ReduceOp::kSum, poll_us, hurry);
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire,
+                                                bool sparse_embeddings) {
+  return std::make_unique<AllreduceGradSync>(comm, wire, sparse_embeddings);
 }
 
 bool UseOverlappedSync(OverlapMode overlap, int ranks, int ranks_on_this_node) {
@@ -80,13 +94,14 @@ std::unique_ptr<GradSync> MakeGradSync(Comm& comm, const DistConfig& dist) {
                      << dist.wire_dtype << " does not apply)";
       return std::make_unique<SharedMemoryGradSync>(comm);
     }
-    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the whole gradient after the "
+    RNN_LOG(kInfo) << "gradient sync: blocking, one allreduce of the gradient after the "
                       "backward pass ("
                    << why << "; wire dtype " << dist.wire_dtype << ")";
-    return MakeAllreduceGradSync(comm, wire);
+    return MakeAllreduceGradSync(comm, wire, dist.sparse_embeddings);
   }
   return std::make_unique<OverlapGradSync>(comm, BucketFloats(dist.bucket_mb),
-                                           static_cast<int>(dist.comm_poll_us), wire);
+                                           static_cast<int>(dist.comm_poll_us), wire,
+                                           dist.sparse_embeddings);
 }
 
 }  // namespace rnnsearch

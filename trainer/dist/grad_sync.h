@@ -11,6 +11,7 @@
 // ranks apply the same update and agree on every stop.
 //
 // The step calls, per optimizer step:
+//   sync.SetTouchedRows(rows);                // the embedding rows its batches touch
 //   hook = sync.BeginLastBackward(grads);     // before the last backward pass
 //   model.ForwardBackward(..., hook);         // hook may be empty
 //   sync.Finish(grads, totals);               // grads and totals now summed
@@ -22,7 +23,9 @@
 // The implementations:
 //   MakeLocalGradSync()      one process: nothing to do;
 //   MakeAllreduceGradSync(c) blocking, in Finish: one Comm::Allreduce of the
-//                            whole float buffer plus one of the totals;
+//                            float buffer but the embedding tables, their
+//                            touched rows (trainer/dist/embedding_rows.h),
+//                            and the totals;
 //   OverlapGradSync          buckets reduced on a communication thread as
 //                            the backward pass finishes them
 //                            (trainer/dist/grad_sync_overlap.h);
@@ -42,6 +45,7 @@
 
 #include "common/comm.h"
 #include "common/config.h"
+#include "trainer/dist/wire.h"
 #include "trainer/model/model.h"
 #include "trainer/model/params.h"
 #include "trainer/optim/optimizer.h"
@@ -61,6 +65,16 @@ struct StepTotals {
 class GradSync {
  public:
   virtual ~GradSync() = default;
+
+  // Optional, once per optimizer step before BeginLastBackward, on every
+  // rank alike (each with its own rows): the embedding rows that this
+  // rank's batches of the step touch (AddTouchedRows over all of them,
+  // trainer/model/model.h); every other row of the tables' gradients stays
+  // zero on this rank. A sync that moves the gradient over the network may
+  // then sum only the union of the ranks' rows (dist.sparse_embeddings,
+  // trainer/dist/embedding_rows.h), which gives the same sums. A step
+  // without the call is summed whole. The default ignores the rows.
+  virtual void SetTouchedRows(EmbeddingRows rows) { (void)rows; }
 
   // Called once per optimizer step, before the backward pass of its last
   // batch; the result goes to Model::ForwardBackward as its GradReadyFn
@@ -91,17 +105,13 @@ class GradSync {
 
 std::unique_ptr<GradSync> MakeLocalGradSync();
 
-// Blocking: Allreduce (sum) of the whole flat buffer, then of the totals.
-// With `wire` bf16 (dist.wire_dtype) the buffer is summed by
-// Comm::AllreduceSumBf16 (bf16 on the wire, float sums); the totals always
-// travel as doubles. `comm` must outlive the result.
-std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire = WireDtype::kF32);
-
-// Sums `count` floats at `data` over `comm` in place as dist.wire_dtype
-// says: Comm::AllreducePolled in f32, Comm::AllreduceSumBf16 in bf16
-// (for the GradSync implementations that use MPI).
-void AllreduceGradients(Comm& comm, WireDtype wire, float* data, std::size_t count, int poll_us,
-                        const std::atomic<bool>* hurry);
+// Blocking: Allreduce (sum) of the flat buffer, the embedding tables as
+// the touched rows when sparse_embeddings (dist.sparse_embeddings), then
+// of the totals. With `wire` bf16 (dist.wire_dtype) the gradients are
+// summed by Comm::AllreduceSumBf16 (bf16 on the wire, float sums); the
+// totals always travel as doubles. `comm` must outlive the result.
+std::unique_ptr<GradSync> MakeAllreduceGradSync(Comm& comm, WireDtype wire = WireDtype::kF32,
+                                                bool sparse_embeddings = true);
 
 // Whether a job of `ranks` ranks, `ranks_on_this_node` of them on this
 // rank's node, uses the overlapped sync under dist.overlap (auto|true|

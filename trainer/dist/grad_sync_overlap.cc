@@ -55,10 +55,13 @@ std::int64_t BucketFloats(double bucket_mb) {
 }
 
 OverlapGradSync::OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us,
-                                 WireDtype wire)
-    : comm_(comm), bucket_floats_(bucket_floats), poll_us_(poll_us), wire_(wire), thread_([this] {
-        Loop();
-      }) {}
+                                 WireDtype wire, bool sparse_embeddings)
+    : comm_(comm),
+      bucket_floats_(bucket_floats),
+      poll_us_(poll_us),
+      wire_(wire),
+      rows_(comm, sparse_embeddings, wire),
+      thread_([this] { Loop(); }) {}
 
 OverlapGradSync::~OverlapGradSync() {
   {
@@ -71,7 +74,14 @@ OverlapGradSync::~OverlapGradSync() {
 
 void OverlapGradSync::EnsurePlan(ParamSet& grads) {
   if (!plan_.buckets.empty()) return;
-  plan_ = PlanBuckets(GradientReadyStages(grads), bucket_floats_);
+  rows_.Plan(grads);
+  auto stages = GradientReadyStages(grads);
+  for (auto& stage : stages) {
+    std::erase_if(stage, [&](const std::pair<std::int64_t, std::int64_t>& r) {
+      return std::ranges::find(rows_.ranges(), r) != rows_.ranges().end();
+    });
+  }
+  plan_ = PlanBuckets(stages, bucket_floats_);
   size_ = grads.size();
   std::int64_t largest = 0;
   for (const GradBucket& b : plan_.buckets) largest = std::max(largest, b.count);
@@ -103,6 +113,9 @@ GradReadyFn OverlapGradSync::BeginLastBackward(ParamSet& grads) {
 
 void OverlapGradSync::OnReady(std::int64_t offset, std::int64_t count) {
   if (count == 0) return;
+  if (std::ranges::find(rows_.ranges(), std::make_pair(offset, count)) != rows_.ranges().end()) {
+    return;  // an embedding table: Finish sums it
+  }
   const auto& ranges = plan_.ranges;
   if (next_range_ >= static_cast<int>(ranges.size()) ||
       ranges[static_cast<std::size_t>(next_range_)] != std::make_pair(offset, count)) {
@@ -162,6 +175,7 @@ void OverlapGradSync::Finish(ParamSet& grads, StepTotals& totals) {
   next_range_ = next_bucket_ = 0;
   const double t1 = Now();
   if (error) std::rethrow_exception(error);
+  rows_.Reduce(grads);
   AllreduceTotals(comm_, totals);
   const double t2 = Now();
   std::lock_guard<std::mutex> lock(mu_);

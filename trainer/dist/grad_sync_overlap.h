@@ -23,7 +23,12 @@
 // are still being differentiated. Finish hands over whatever the hook has
 // not (all of it, if there was no hook), waits until the thread has
 // reduced every bucket, then reduces the step totals on the calling
-// thread. Results are deterministic: the same buckets in the same order
+// thread. The embedding tables are the exception: their gradients are
+// final only at the very end of the backward pass and, with
+// dist.sparse_embeddings, travel as the rows the step touched
+// (trainer/dist/embedding_rows.h); they are left out of the buckets and
+// summed by Finish on the calling thread after the buckets (whole in a
+// step without SetTouchedRows). Results are deterministic: the same buckets in the same order
 // with the same sizes on the same ranks give the same sums every run (on
 // 2 ranks a sum is a single float addition, so they equal the blocking
 // implementation's bit for bit; on more ranks the MPI library may add in
@@ -55,6 +60,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/dist/embedding_rows.h"
 #include "trainer/dist/grad_sync.h"
 
 namespace rnnsearch {
@@ -89,7 +95,7 @@ struct OverlapSyncStats {
   double bytes = 0;            // bytes of the buckets reduced, in the wire dtype
   double comm_seconds = 0;     // communication thread inside Allreduce
   double wait_seconds = 0;     // Finish waiting for buckets still in flight
-  double totals_seconds = 0;   // Finish reducing the step totals
+  double totals_seconds = 0;   // Finish reducing the embedding tables and the step totals
   double backward_posted = 0;  // buckets handed over by the hook (not by Finish)
 };
 
@@ -97,9 +103,10 @@ class OverlapGradSync final : public GradSync {
  public:
   // `comm` must outlive this object. bucket_floats: the cap of PlanBuckets;
   // poll_us: how the thread waits for an allreduce (above; 0: blocking);
-  // wire: the buckets' type on the wire (dist.wire_dtype, AllreduceGradients).
+  // wire: the gradients' type on the wire (dist.wire_dtype,
+  // AllreduceGradients); sparse_embeddings: dist.sparse_embeddings.
   OverlapGradSync(Comm& comm, std::int64_t bucket_floats, int poll_us = kDefaultPollUs,
-                  WireDtype wire = WireDtype::kF32);
+                  WireDtype wire = WireDtype::kF32, bool sparse_embeddings = true);
 
   static constexpr int kDefaultPollUs = 200;
   // Waits for the buckets already handed over (every rank hands over the
@@ -108,6 +115,7 @@ class OverlapGradSync final : public GradSync {
   OverlapGradSync(const OverlapGradSync&) = delete;
   OverlapGradSync& operator=(const OverlapGradSync&) = delete;
 
+  void SetTouchedRows(EmbeddingRows rows) override { rows_.SetRows(std::move(rows)); }
   GradReadyFn BeginLastBackward(ParamSet& grads) override;
   void Finish(ParamSet& grads, StepTotals& totals) override;
 
@@ -125,6 +133,7 @@ class OverlapGradSync final : public GradSync {
   const std::int64_t bucket_floats_;
   const int poll_us_;
   const WireDtype wire_;
+  EmbeddingRowSync rows_;  // the ranges it sums are not in plan_
   BucketPlan plan_;
   float* data_ = nullptr;  // the step's gradient buffer
   std::size_t size_ = 0;

@@ -26,7 +26,8 @@ void SharedMemoryGradSync::Create(std::size_t floats) {
       RNN_LOG(kWarn) << "gradient sync: all ranks use one blocking MPI allreduce of the whole "
                         "gradient instead";
     }
-    fallback_ = MakeAllreduceGradSync(comm_);
+    // Whole: this sync does not take the touched rows (SetTouchedRows).
+    fallback_ = MakeAllreduceGradSync(comm_, WireDtype::kF32, false);
     return;
   }
   const std::int64_t chunks = buffer_loops::NumChunks(floats);

@@ -260,4 +260,29 @@ StepResult Model::Run(const ParamSet& params, ParamSet* grads, const Batch& batc
   return result;
 }
 
+namespace {
+
+// Merges the non-<pad> ids of [begin, end) into the sorted set `set`.
+void MergeIds(const std::int32_t* begin, const std::int32_t* end, std::vector<std::int32_t>& set) {
+  const std::size_t old = set.size();
+  for (const std::int32_t* p = begin; p != end; ++p) {
+    if (*p != 0) set.push_back(*p);
+  }
+  std::sort(set.begin() + static_cast<std::ptrdiff_t>(old), set.end());
+  std::inplace_merge(set.begin(), set.begin() + static_cast<std::ptrdiff_t>(old), set.end());
+  set.erase(std::unique(set.begin(), set.end()), set.end());
+}
+
+}  // namespace
+
+void AddTouchedRows(const Batch& batch, EmbeddingRows& rows) {
+  if (batch.size == 0) return;
+  MergeIds(batch.src.data(), batch.src.data() + batch.src.size(), rows.src);
+  // Run's y_ids: <s> for every sentence, then tgt without its last step.
+  const std::int32_t bos = kBos;
+  MergeIds(&bos, &bos + 1, rows.tgt);
+  const std::size_t inputs = Elems(batch.tgt_steps - 1, batch.size);
+  MergeIds(batch.tgt.data(), batch.tgt.data() + inputs, rows.tgt);
+}
+
 }  // namespace rnnsearch

@@ -117,6 +117,24 @@ double TrainingFlops(const ModelDims& dims, int B, int Tx, int Ty);
 std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> GradientReadyStages(
     const ParamSet& grads);
 
+// Rows of the embedding tables, as sorted ids without duplicates.
+struct EmbeddingRows {
+  std::vector<std::int32_t> src;  // of src_embed.weight
+  std::vector<std::int32_t> tgt;  // of tgt_embed.weight
+  bool operator==(const EmbeddingRows&) const = default;
+};
+
+// Adds to `rows` the rows whose gradient ForwardBackward on `batch` can
+// make non-zero through the embedding lookups: src_embed's rows of the
+// source ids, tgt_embed's rows of the target-side inputs (<s> and every
+// target but those of the last step, which are only predicted). <pad> (0)
+// is left out, as the lookups' backward pass adds nothing to its row
+// (ops/embedding.h). A row stays in the set when dropout happens to zero
+// its gradient. With model.tie_target_embeddings tgt_embed is also the
+// output layer, whose gradient reaches every row: these rows are then
+// not all of them (the caller's concern; trainer/dist/grad_sync.h).
+void AddTouchedRows(const Batch& batch, EmbeddingRows& rows);
+
 class Model {
  public:
   Model(ops::Context& ctx, const ModelDims& dims, const ModelOptions& options);

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -30,6 +31,9 @@ std::optional<StepOutcome> TrainStep(Model& model, GradSync& sync, BatchReader& 
   const std::int64_t t = state.training.step + 1;
   if (poison != nullptr) poison->Apply(state.grads, t);
   const float grad_scale = 1.0f / static_cast<float>(global_tokens);
+  EmbeddingRows touched;  // by any of the step's batches
+  for (const Batch& batch : batches) AddTouchedRows(batch, touched);
+  sync.SetTouchedRows(std::move(touched));
   for (std::size_t k = 0; k < batches.size(); ++k) {
     const Batch& batch = batches[k];
     GradReadyFn ready;

@@ -2,8 +2,10 @@
 //
 //   1. read the next train.accumulate global batches (fewer at the end of
 //      the data; none: the data is over and nothing is done);
-//   2. grads = 0; for each batch, this rank's part forward and backward
-//      with grad_scale = 1 / T, T = the real target tokens of all of them
+//   2. the embedding rows the batches touch to the GradSync
+//      (GradSync::SetTouchedRows); grads = 0; for each batch, this rank's
+//      part forward and backward with grad_scale = 1 / T, T = the real
+//      target tokens of all of them
 //      over all ranks (Batch::global_tgt_tokens), and dropout counter =
 //      the batches done before it;
 //   3. GradSync::Finish: grads = the sum over ranks (the step's gradient),

@@ -190,6 +190,54 @@ TEST_F(DistCli, SharedMemorySyncIgnoresTheWireDtype) {
                         ReadSet(Path("shm_bf16/ckpt-4.h5"), "params")));
 }
 
+// dist.sparse_embeddings (trainer/dist/embedding_rows.h): the embedding
+// tables' gradients all-reduced as the rows the step touched give every
+// bit of the whole tables' allreduce, with dropout and accumulation (the
+// union over the step's batches), in the blocking and the overlapped MPI
+// sync, on 2 and 3 ranks; tied target embeddings stay whole. On 2 ranks
+// each sum is one addition. On 3 the ranks add in Open MPI's basic linear
+// allreduce (algorithm 1: reduce to rank 0 in a fixed rank order, then
+// broadcast), whose order does not depend on where an element lies in the
+// message; the default ring's does, and so it would change roundings
+// between the packed rows and the whole tables. The overlapped sync's
+// thread then also uses the blocking allreduce (dist.comm_poll_us 0): the
+// non-blocking one is another component (libnbc) with its own algorithms.
+TEST_F(DistCli, SparseEmbeddingRowsGiveTheBitsOfTheWholeTables) {
+  const std::string sets =
+      "--set train.max_steps=8 --set train.dropout=0.1 --set train.accumulate=2 "
+      "--set train.log_every=1 --set train.ema_decay=0.9 --set dist.shared_memory=false "
+      "--set dist.bucket_mb=0.0005 ";
+  const std::string blocking = "--set dist.overlap=false ", overlap = "--set dist.overlap=true ";
+  const std::string dense = "--set dist.sparse_embeddings=false ";
+  const std::string linear =
+      "OMPI_MCA_coll_tuned_use_dynamic_rules=1 OMPI_MCA_coll_tuned_allreduce_algorithm=1 ";
+  for (const int ranks : {2, 3}) {
+    const std::string env = ranks == 2 ? "" : linear, n = std::to_string(ranks);
+    const std::string all = sets + (ranks == 2 ? "" : "--set dist.comm_poll_us=0 ");
+    const ProcessResult whole = Train("dense" + n, all + blocking + dense, 0, ranks, env);
+    EXPECT_NE(whole.err.find("the embedding tables travel whole"), std::string::npos) << whole.err;
+    for (const std::string& sync : {blocking, overlap}) {
+      const std::string run = "rows" + n + (sync == blocking ? "b" : "o");
+      const ProcessResult r = Train(run, all + sync, 0, ranks, env);
+      EXPECT_NE(r.err.find("src_embed.weight and tgt_embed.weight travel as the rows"),
+                std::string::npos)
+          << r.err;
+      EXPECT_NE(r.err.find("rows per step on average"), std::string::npos) << r.err;
+      SCOPED_TRACE(run);
+      ExpectSameRun(Path("dense" + n), Path(run), 8, 8);
+    }
+  }
+  // Tied: tgt_embed is the output layer too and travels whole.
+  const std::string tied = "--set model.tie_target_embeddings=true ";  // readout_dim = emb_dim
+  Train("tied_dense", sets + overlap + tied + dense, 0, 2);
+  const ProcessResult r = Train("tied_rows", sets + overlap + tied, 0, 2);
+  EXPECT_NE(r.err.find("src_embed.weight travels as the rows"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tgt_embed.weight whole (model.tie_target_embeddings: true"),
+            std::string::npos)
+      << r.err;
+  ExpectSameRun(Path("tied_dense"), Path("tied_rows"), 8, 8);
+}
+
 // Steps 1-6 on 2 ranks, then 7-12 on 1 or on 4 ranks, against 12 steps
 // on 1 rank in one go: the same data positions and losses step by step,
 // the same parameters up to the tolerance.

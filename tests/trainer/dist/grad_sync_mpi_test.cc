@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "tests/mpi_test_env.h"
 #include "tests/trainer/model_fixture.h"
 #include "trainer/dist/grad_sync.h"
+#include "trainer/dist/grad_sync_overlap.h"
 #include "trainer/dist/grad_sync_shm.h"
 #include "trainer/optim/ema.h"
 #include "trainer/optim/optimizer.h"
@@ -302,6 +306,130 @@ TEST(GradSync, SharedMemoryOnlyForTheBlockingSyncOnOneNode) {
   MakeGradSync(comm, DistConfig{})->BeginLastBackward(grads);  // moves it into a segment
   EXPECT_NE(grads.data(), own);
   EXPECT_TRUE(DistConfig{}.shared_memory);
+}
+
+// The embedding tables as touched rows (trainer/dist/embedding_rows.h):
+// every rank fills the rows it names and the rest of the buffer but leaves
+// the other rows of the tables zero, as a backward pass does. The blocking
+// and the overlapped sync must give the bits of one allreduce of the
+// whole buffer. On 2 ranks a sum is one addition, the same in any order,
+// so the values are arbitrary floats; on more ranks the library may add a
+// row's terms in another order for the packed message than for the whole
+// buffer, so they are multiples of 2^-12 below 1 in magnitude, whose
+// sums of a few terms are exact in any order: what is tested there is
+// which rows travel and where their sums land.
+EmbeddingRows RowsOf(int rank, bool tied_rows_outside) {
+  // Rank 1 touches no source row; ranks 0 and 2 overlap in 5 and 7.
+  switch (rank % 3) {
+    case 0:
+      return {{1, 5, 7}, tied_rows_outside ? std::vector<std::int32_t>{2} : std::vector{2, 3, 12}};
+    case 1: return {{}, {2, 9}};
+    default: return {{5, 7, 10}, {2}};
+  }
+}
+
+float RowValue(int n, int rank, std::size_t i, int step) {
+  if (n == 2) return Part(rank, i, step);
+  return static_cast<float>(static_cast<int>((i * 37 + rank * 11 + step) % 8191) - 4095) / 4096.0f;
+}
+
+// This rank's gradient: RowValue everywhere but the rows of the tables it
+// does not touch (and the padding). tied: tgt_embed is the output layer,
+// every row of it has a value.
+ParamSet RowGradients(const ModelDims& d, int n, int rank, int step) {
+  ParamSet g(d);
+  const EmbeddingRows rows = RowsOf(rank, d.tie_target_embeddings);
+  for (const ParamSpec& s : g.specs()) {
+    float* p = g.Get(s.name);
+    const std::int64_t base = g.Offset(s.name);
+    for (std::int64_t i = 0; i < s.size(); ++i) {
+      const std::int64_t row = i / d.E;
+      const bool outside =
+          (s.name == "src_embed.weight" && !std::ranges::binary_search(rows.src, row)) ||
+          (s.name == "tgt_embed.weight" && !d.tie_target_embeddings &&
+           !std::ranges::binary_search(rows.tgt, row));
+      p[i] = outside ? 0.0f : RowValue(n, rank, static_cast<std::size_t>(base + i), step);
+    }
+  }
+  return g;
+}
+
+TEST(GradSync, EmbeddingRowsGiveTheBitsOfTheWholeAllreduce) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  for (const bool tied : {false, true}) {
+    testing::Variant v;
+    v.tied = tied;
+    const ModelDims d = testing::TinyDims(v);
+    auto overlap = std::make_unique<OverlapGradSync>(comm, 0);
+    const auto blocking = MakeAllreduceGradSync(comm, WireDtype::kF32, true);
+    for (int step = 0; step < 3; ++step) {
+      ParamSet want = RowGradients(d, n, r, step);
+      comm.Allreduce(want.data(), want.size(), ReduceOp::kSum);
+      for (GradSync* sync : {static_cast<GradSync*>(overlap.get()), blocking.get()}) {
+        ParamSet got = RowGradients(d, n, r, step);
+        // Step 2 without rows: the tables are summed whole.
+        if (step != 2) sync->SetTouchedRows(RowsOf(r, tied));
+        const GradReadyFn ready = sync->BeginLastBackward(got);
+        if (ready) {
+          for (const auto& stage : GradientReadyStages(got)) {
+            for (const auto& [offset, count] : stage) ready(offset, count);
+          }
+        }
+        StepTotals totals;
+        sync->Finish(got, totals);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
+            << (ready ? "overlapped" : "blocking") << " sync, step " << step << ", tied " << tied;
+      }
+    }
+    // The overlapped sync kept the tables out of its buckets.
+    const ParamSet g(d);
+    std::int64_t bucketed = 0;
+    for (const GradBucket& b : overlap->plan().buckets) bucketed += b.count;
+    const std::int64_t tables =
+        g.Offset("tgt_embed.weight") - g.Offset("src_embed.weight") +
+        (tied ? 0 : g.Offset("encoder.0.fwd.weight_ih") - g.Offset("tgt_embed.weight"));
+    EXPECT_EQ(bucketed, static_cast<std::int64_t>(g.size()) - tables);
+  }
+}
+
+TEST(GradSync, AllgatherOfVaryingCounts) {
+  Comm& comm = testing::World();
+  const int n = comm.size(), r = comm.rank();
+  std::vector<std::int32_t> mine(static_cast<std::size_t>(r));  // rank 0: none
+  for (int k = 0; k < r; ++k) mine[static_cast<std::size_t>(k)] = 100 * r + k;
+  std::vector<int> counts;
+  const std::vector<std::int32_t> all = comm.Allgather(mine, &counts);
+  std::vector<std::int32_t> want;
+  for (int q = 0; q < n; ++q) {
+    for (int k = 0; k < q; ++k) want.push_back(100 * q + k);
+  }
+  EXPECT_EQ(all, want);
+  ASSERT_EQ(counts.size(), static_cast<std::size_t>(n));
+  for (int q = 0; q < n; ++q) EXPECT_EQ(counts[static_cast<std::size_t>(q)], q);
+}
+
+TEST(TouchedRows, AreTheLookedUpIdsButPadAndTheLastTargets) {
+  // Two sentences, [T, B] layout: sources (4 5 3) and (6 3 0), targets
+  // (7 8 3) and (9 3 0); the decoder's inputs are <s> and the targets of
+  // the first two steps.
+  Batch b;
+  b.size = 2;
+  b.src_steps = 3;
+  b.tgt_steps = 3;
+  b.src = {4, 6, 5, 3, 3, 0};
+  b.tgt = {7, 9, 8, 3, 3, 0};
+  EmbeddingRows rows;
+  AddTouchedRows(b, rows);
+  EXPECT_EQ(rows, (EmbeddingRows{{3, 4, 5, 6}, {2, 3, 7, 8, 9}}));
+  Batch c = b;
+  c.src = {10, 1, 0, 0, 0, 0};
+  c.tgt = {12, 11, 0, 0, 0, 0};  // the last step's 0s add nothing
+  AddTouchedRows(c, rows);       // merged: the union
+  EXPECT_EQ(rows, (EmbeddingRows{{1, 3, 4, 5, 6, 10}, {2, 3, 7, 8, 9, 11, 12}}));
+  Batch empty;
+  AddTouchedRows(empty, rows);
+  EXPECT_EQ(rows.src.size(), 6u);
 }
 
 }  // namespace

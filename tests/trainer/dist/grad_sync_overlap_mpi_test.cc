@@ -15,7 +15,9 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "tests/mpi_test_env.h"
@@ -166,7 +168,8 @@ TEST(OverlapGradSync, EqualsTheBlockingAllreduceOverSteps) {
        {std::pair{std::int64_t{0}, 0}, std::pair{std::int64_t{200}, 0},
         std::pair{std::int64_t{1} << 30, 0}, std::pair{std::int64_t{0}, 200},
         std::pair{std::int64_t{200}, 1}, std::pair{std::int64_t{1} << 30, 200}}) {
-    OverlapGradSync sync(comm, cap, poll_us);
+    OverlapGradSync sync(comm, cap, poll_us, WireDtype::kF32,
+                         false);  // the tables in the buckets too
     for (int step = 0; step < 3; ++step) {
       SCOPED_TRACE("cap " + std::to_string(cap) + " poll_us " + std::to_string(poll_us) + " step " +
                    std::to_string(step));
@@ -223,7 +226,8 @@ TEST(OverlapGradSync, FinishWaitsWithoutSleeping) {
   const int n = comm.size(), r = comm.rank();
   const ModelDims d = testing::TinyDims({"gru", "additive", 2, false});
   const auto blocking = MakeAllreduceGradSync(comm);
-  OverlapGradSync sync(comm, std::int64_t{1} << 30, 4'000'000);  // 4 buckets
+  // 4 buckets (with the embedding tables in them).
+  OverlapGradSync sync(comm, std::int64_t{1} << 30, 4'000'000, WireDtype::kF32, false);
   for (int step = 0; step < 3; ++step) {
     ParamSet got(d);
     FillRandom(got, static_cast<std::uint32_t>(77 * step + r));
@@ -283,6 +287,10 @@ TEST(OverlapGradSync, WithTheModelEqualsBlockingAndOneProcess) {
     OverlapGradSync overlap(comm, 40);
     const auto blocking = MakeAllreduceGradSync(comm);
     StepTotals t_overlap, t_block, t_unused;
+    // The overlapped sync sends the embedding rows the part looks up.
+    EmbeddingRows touched;
+    AddTouchedRows(part, touched);
+    overlap.SetTouchedRows(touched);
     const GradReadyFn hook = overlap.BeginLastBackward(g_overlap);
     const StepResult res = model.ForwardBackward(params, g_overlap, part, scale, 3, hook);
     t_overlap.loss = res.loss;
@@ -292,6 +300,20 @@ TEST(OverlapGradSync, WithTheModelEqualsBlockingAndOneProcess) {
         << "the model's hook handed over every bucket";
 
     const StepResult res2 = model.ForwardBackward(params, g_block, part, scale, 3);
+    // The rows outside the touched ones have no gradient (tgt_embed has
+    // one in every row when it is the output layer too).
+    for (const auto& [name, rows] : {std::pair{"src_embed.weight", &touched.src},
+                                     std::pair{"tgt_embed.weight", &touched.tgt}}) {
+      if (d.tie_target_embeddings && name == std::string("tgt_embed.weight")) continue;
+      const float* g = g_block.Get(name);
+      const std::int64_t vocab = name == std::string("src_embed.weight") ? d.Vs : d.Vt;
+      for (std::int64_t row = 0; row < vocab; ++row) {
+        if (std::ranges::binary_search(*rows, row)) continue;
+        for (std::int64_t e = 0; e < d.E; ++e) {
+          ASSERT_EQ(g[row * d.E + e], 0.0f) << name << " row " << row << " is not touched";
+        }
+      }
+    }
     for (std::size_t i = 0; i < g_block.size(); ++i)
       abs_sum.data()[i] = std::fabs(g_block.data()[i]);
     t_block.loss = res2.loss;

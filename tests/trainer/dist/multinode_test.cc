@@ -131,6 +131,16 @@ BoxFiles ReadBoxFiles() {
   return f;
 }
 
+// Shell lines: wait (120 s at most: a loaded machine starts slowly) for
+// RUN's first checkpoint; without one, say no-checkpoint, end the job
+// ($m) and leave (a node cut before the ranks are connected hangs them in
+// MPI's start-up, before the watchdog runs).
+std::string FirstCheckpointOrGiveUp(const std::string& run) {
+  return "for i in $(seq 1 2400); do ls " + run +
+         "/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; done; ls " + run +
+         "/ckpt-*.h5 >/dev/null 2>&1 || { echo no-checkpoint; kill -KILL -- -$m; exit 1; }; ";
+}
+
 // launch/rnnsearch-mpirun on the box's nodes (mpirun by the name
 // `mpirun`), `ranks_per_node` on each, with `options`, training tiny.yaml
 // in `run` with `sets`.
@@ -177,15 +187,14 @@ TEST_F(MultiNode, DropLostNodesFinishesTheRunOnTheNodesLeft) {
       "cd " + root_.string() + " || exit 1; trap '" + kCluster + " heal box2 >/dev/null 2>&1; " +
       kCluster + " shape off >/dev/null 2>&1' EXIT; " + kCluster +
       " shape 20mbit >/dev/null || exit 1; setsid " + kCluster + " exec box1 env " + wrapper +
-      " > lost.log 2>&1 & m=$!; "
-      "for i in $(seq 1 600); do ls lost/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; done; " +
-      kCluster +
+      " > lost.log 2>&1 & m=$!; " + FirstCheckpointOrGiveUp("lost") + kCluster +
       " cut box2 >/dev/null; "
       "for i in $(seq 1 900); do kill -0 $m 2>/dev/null || break; sleep 0.1; done; "
       "kill -0 $m 2>/dev/null && echo still-running; kill -KILL -- -$m 2>/dev/null; "
       "wait $m; echo \"status=$?\"";
   const ProcessResult r = RunProcess(script);
   const std::string log = ReadWhole(Path("lost.log"));
+  ASSERT_EQ(r.out.find("no-checkpoint"), std::string::npos) << "no checkpoint in 120 s\n" << log;
   EXPECT_EQ(r.out.find("still-running"), std::string::npos) << r.out << log;
   EXPECT_NE(r.out.find("status=0"), std::string::npos) << r.out << log;
   EXPECT_NE(log.find("node lost: rank(s) 1 on host(s) box2"), std::string::npos) << log;
@@ -213,10 +222,7 @@ TEST_F(MultiNode, TheWrapperOffTheNodesEndsTheMpirunOfAJobThatLostANode) {
   const std::string script =
       "cd " + root_.string() + " || exit 1; trap '" + kCluster +
       " heal box2 >/dev/null 2>&1' EXIT; RNNSEARCH_MPIRUN_HANG_GRACE=3 setsid env " + wrapper +
-      " > offnode.log 2>&1 & m=$!; "
-      "for i in $(seq 1 600); do ls offnode/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.05; "
-      "done; " +
-      kCluster +
+      " > offnode.log 2>&1 & m=$!; " + FirstCheckpointOrGiveUp("offnode") + kCluster +
       " cut box2 >/dev/null; t0=$(date +%s.%N); "
       "for i in $(seq 1 600); do kill -0 $m 2>/dev/null || break; sleep 0.1; done; "
       "t1=$(date +%s.%N); kill -0 $m 2>/dev/null && echo still-running; "
@@ -224,6 +230,7 @@ TEST_F(MultiNode, TheWrapperOffTheNodesEndsTheMpirunOfAJobThatLostANode) {
       "awk \"BEGIN { print \\\"seconds=\\\" ($t1 - $t0) }\"";
   const ProcessResult r = RunProcess(script);
   const std::string log = ReadWhole(Path("offnode.log"));
+  ASSERT_EQ(r.out.find("no-checkpoint"), std::string::npos) << "no checkpoint in 120 s\n" << log;
   EXPECT_EQ(r.out.find("still-running"), std::string::npos) << r.out << log;
   EXPECT_EQ(r.out.find("status=0"), std::string::npos) << r.out << log;
   EXPECT_NE(log.find("node lost: rank(s) 1 on host(s) box2"), std::string::npos) << log;
