@@ -159,6 +159,8 @@ case "$cmd" in
   cut) [ $# -eq 1 ] || usage; check_node "$1"; ip link set "$(host_dev "$1")" down
        echo "cluster.sh: $1's cable pulled" ;;
   heal) [ $# -eq 1 ] || usage; check_node "$1"; ip link set "$(host_dev "$1")" up
+        # Forget the addresses that failed to resolve while it was away.
+        for node in $(nodes); do ip -n "${prefix}-$node" neigh flush all 2>/dev/null || true; done
         echo "cluster.sh: $1's cable back" ;;
   freeze) [ $# -eq 1 ] || usage; check_node "$1"; signal_node STOP "$1" ;;
   thaw) [ $# -eq 1 ] || usage; check_node "$1"; signal_node CONT "$1" ;;
